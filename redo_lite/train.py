@@ -1,0 +1,237 @@
+r"""The training loop of ReDO — one generator step, then one discriminator step.
+
+Per step (as the official code does it, which the authors confirmed over Algorithm 1):
+
+1. **F, G_k, delta step.** Masks :math:`M = F(I)`; every region redrawn with fresh
+   :math:`z \sim \mathcal N(0, I)`, giving B·n composites :math:`\hat I_k`;
+   :math:`\mathcal L = -\mathrm{mean}\,D(\hat I) + \lambda_z \mathrm{mean}((\delta(\sum_k G_k) - z)^2)`.
+2. **D step**, on composites *recomputed* with the updated F and G (same batch, same z), against
+   a second, independent real batch: :math:`\mathcal L_D` = hinge.
+
+Adam with β=(0, 0.9) everywhere, a learning rate for F of its own, weight decay on F only.
+Every ``eval_every`` steps: validation scores, the best model kept (``best.pt``), a collapse check
+(a region that wins almost no pixel → rebuild everything and start again, while early), and
+``last.pt`` written atomically for an exact resume.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint as ckpt
+from .config import Config
+from .data import DataError, ImageFolderData
+from .losses import hinge_d, hinge_g, z_loss
+from .metrics import region_areas, score
+from .nets import build_nets
+from .process import assemble, redraw_all, sample_z
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+def make_optimizers(cfg: Config, nets: dict) -> dict:
+    adam = lambda net, lr, wd=0.0: torch.optim.Adam(net.parameters(), lr=lr, betas=cfg.betas, weight_decay=wd)
+    return {"F": adam(nets["F"], cfg.lr_f, cfg.wd_f),       # coupled weight decay, F only (official)
+            "G": adam(nets["G"], cfg.lr_g), "D": adam(nets["D"], cfg.lr_d), "Z": adam(nets["Z"], cfg.lr_z)}
+
+
+@torch.no_grad()
+def predict(F: torch.nn.Module, images: torch.Tensor, batch: int = 100) -> torch.Tensor:
+    """Hard label maps (argmax over the soft masks) for images in [-1, 1]: N,S,S int64."""
+    dev = next(F.parameters()).device
+    return torch.cat([F(images[i:i + batch].to(dev)).argmax(1).cpu() for i in range(0, len(images), batch)])
+
+
+def evaluate(F: torch.nn.Module, data: ImageFolderData, limit: int | None = None) -> dict:
+    """Accuracy / IoU (best permutation) and the share of pixels each region wins."""
+    if data.masks is None:
+        raise DataError(f"{data.root}/masks: no ground-truth masks to evaluate against")
+    n = min(limit or len(data), len(data))
+    x, gt = data.batch(torch.arange(n))
+    pred = predict(F, x)
+    out = score(pred, gt, data.regions)
+    out["areas"] = region_areas(pred, data.regions).tolist()
+    return out
+
+
+class Trainer:
+    """Holds the networks, optimisers and RNG of one run folder, and trains them."""
+
+    def __init__(self, cfg: Config, data_dir, run_dir, seed: int = 0, device: str | None = None,
+                 progress: bool = True):
+        self.cfg, self.run, self.seed = cfg, Path(run_dir), seed
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.progress = progress
+        self.train_data = ImageFolderData(data_dir, "train", cfg.size, cfg.regions)
+        self.val_data = None
+        if (Path(data_dir) / "splits" / "val.txt").exists() and self.train_data.masks is not None:
+            self.val_data = ImageFolderData(data_dir, "val", cfg.size, cfg.regions, need_masks=True,
+                                            limit=cfg.eval_images)
+        self.run.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.run / "metrics.jsonl"
+        self.attempt = self.restarts = self.step = self.total_steps = 0
+        self.elapsed, self.best = 0.0, -math.inf
+        self.resumed = (self.run / "last.pt").exists()
+        if self.resumed:
+            self._resume()
+        else:
+            cfg.save(self.run / "config.json")
+            self.log_path.write_text("")
+            self._fresh()
+
+    # --- building and restoring -----------------------------------------------------------------
+    def _fresh(self):
+        """New networks, optimisers and RNG for this attempt (a restart rebuilds all of them)."""
+        torch.manual_seed(self.seed * 1009 + self.attempt)
+        self.nets = {k: v.to(self.device) for k, v in build_nets(self.cfg).items()}
+        self.opts = make_optimizers(self.cfg, self.nets)
+        self.rng = torch.Generator().manual_seed(self.seed * 1009 + self.attempt)
+
+    def _state(self) -> dict:
+        return {"nets": {k: v.state_dict() for k, v in self.nets.items()},
+                "opts": {k: v.state_dict() for k, v in self.opts.items()},
+                "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
+                "step": self.step, "attempt": self.attempt, "restarts": self.restarts,
+                "total_steps": self.total_steps, "elapsed": self.elapsed, "best": self.best,
+                "seed": self.seed, "log_lines": self._log_lines(), "config": self.cfg.to_dict()}
+
+    def _resume(self):
+        path = self.run / "last.pt"
+        state = ckpt.load(path)
+        if state.get("config") != self.cfg.to_dict():
+            raise ckpt.CheckpointError(f"{path}: saved with preset {state.get('config', {}).get('preset')!r} "
+                                       f"and other settings than {self.cfg.preset!r}; use another --out")
+        self.attempt, self.seed = state["attempt"], state["seed"]
+        self._fresh()
+        ckpt.load_nets(self.nets, state["nets"], path)
+        for k, o in self.opts.items():
+            o.load_state_dict(state["opts"][k])
+        self.rng.set_state(state["rng"]); torch.set_rng_state(state["torch_rng"])
+        for k in ("step", "restarts", "total_steps", "elapsed", "best"):
+            setattr(self, k, state[k])
+        lines = self.log_path.read_text().splitlines(keepends=True) if self.log_path.exists() else []
+        ckpt.atomic_write_text(self.log_path, "".join(lines[:state["log_lines"]]))   # drop rows after it
+
+    def _log_lines(self) -> int:
+        return len(self.log_path.read_text().splitlines()) if self.log_path.exists() else 0
+
+    def log(self, **row):
+        row = {"attempt": self.attempt, "step": self.step, "total_steps": self.total_steps,
+               "minutes": round(self.elapsed / 60, 3), **row}
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def save(self):
+        ckpt.atomic_save(self._state(), self.run / "last.pt")
+
+    # --- one training step ------------------------------------------------------------------------
+    def _batch(self):
+        idx = torch.randint(len(self.train_data), (self.cfg.batch,), generator=self.rng)
+        return self.train_data.batch(idx)[0].to(self.device)
+
+    def _fakes(self, x, z):
+        masks = self.nets["F"](x)
+        drawn = self.nets["G"](masks, z)                                    # B,n,3,H,W (times the masks)
+        return masks, drawn, redraw_all(x, masks, drawn).flatten(0, 1)      # B*n composites
+
+    def train_step(self) -> dict:
+        cfg, (Fm, G, D, Z) = self.cfg, (self.nets[k] for k in "FGDZ")
+        x_gen, x_real = self._batch(), self._batch()                        # two independent real batches
+        z = sample_z(cfg.batch, cfg.regions, cfg.z_dim, self.rng).to(self.device)
+        # 1. F, G_k and delta: fool D, and let delta recover z from the fully redrawn image
+        for o in self.opts.values():
+            o.zero_grad(set_to_none=True)
+        masks, drawn, fakes = self._fakes(x_gen, z)
+        loss_adv = hinge_g(D(fakes))
+        loss_z = z_loss(Z(assemble(drawn)), z, cfg.lambda_z)
+        (loss_adv + loss_z).backward()
+        for k in "FGZ":
+            self.opts[k].step()
+        # 2. D: real batch against composites recomputed with the updated F and G (same x, same z)
+        self.opts["D"].zero_grad(set_to_none=True)
+        with torch.no_grad():
+            fakes = self._fakes(x_gen, z)[2]
+        loss_d = hinge_d(D(x_real), D(fakes))
+        loss_d.backward()
+        self.opts["D"].step()
+        out = {"loss_g": loss_adv.item(), "loss_z": loss_z.item(), "loss_d": loss_d.item(),
+               "soft_area_min": masks.mean((0, 2, 3)).min().item()}
+        bad = [k for k, v in out.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingError(f"non-finite {', '.join(bad)} at step {self.step} (attempt {self.attempt}); "
+                                f"stopped. The last good checkpoint is kept at {self.run / 'last.pt'}")
+        return out
+
+    # --- evaluation, model selection, collapse restart ---------------------------------------------
+    def checkpoint_and_evaluate(self) -> bool:
+        """Evaluate, keep the best, check for collapse. Returns True if the run restarted."""
+        if self.val_data is not None:
+            m = evaluate(self.nets["F"], self.val_data)
+            m.pop("per_image_iou")
+            self.log(kind="eval", split="val", **m)
+            if m[self.cfg.select_metric] > self.best:
+                self.best = m[self.cfg.select_metric]
+                ckpt.atomic_save({"nets": {k: v.state_dict() for k, v in self.nets.items()},
+                                  "step": self.step, "attempt": self.attempt, "metrics": m,
+                                  "config": self.cfg.to_dict()}, self.run / "best.pt")
+            areas = m["areas"]
+        else:                                               # no labels: watch the areas on train images
+            x = self.train_data.batch(torch.arange(min(len(self.train_data), self.cfg.eval_images)))[0]
+            areas = region_areas(predict(self.nets["F"], x), self.cfg.regions).tolist()
+            self.log(kind="areas", areas=areas)
+        if (self.cfg.restart_min_area > 0 and self.cfg.restart_after <= self.step <= self.cfg.restart_before
+                and min(areas) < self.cfg.restart_min_area):
+            if self.restarts < self.cfg.max_restarts:
+                self.restarts += 1
+                self.log(kind="restart", reason=f"region area {min(areas):.4f} < {self.cfg.restart_min_area}",
+                         restarts=self.restarts)
+                self.attempt += 1
+                self.step = 0
+                self._fresh()
+                self.save()
+                return True
+            self.log(kind="restart_gave_up", restarts=self.restarts,
+                     reason=f"collapse after {self.restarts} restarts; training on without restarting")
+        self.save()
+        return False
+
+    def fit(self, steps: int | None = None, minutes: float | None = None) -> dict:
+        """Train until ``steps`` (of the current attempt) or ``minutes`` of wall time in total
+        (restarts and earlier sessions of this run counted in)."""
+        steps = self.cfg.steps if steps is None else steps
+        budget = math.inf if minutes is None else minutes * 60
+        for net in self.nets.values():
+            net.train()
+        bar = tqdm(total=steps, initial=self.step, disable=not self.progress, desc=f"train {self.run.name}",
+                   dynamic_ncols=True)
+        acc, t_last = {}, time.perf_counter()
+        while self.step < steps and self.elapsed < budget:
+            out = self.train_step()
+            self.step += 1
+            self.total_steps += 1
+            now = time.perf_counter()
+            self.elapsed += now - t_last
+            t_last = now
+            for k, v in out.items():
+                acc[k] = acc.get(k, 0.0) + v
+            bar.update(1)
+            if self.step % self.cfg.log_every == 0:
+                self.log(kind="train", **{k: v / self.cfg.log_every for k, v in acc.items()})
+                bar.set_postfix({k: f"{v / self.cfg.log_every:.3f}" for k, v in acc.items()})
+                acc = {}
+            if self.step % self.cfg.eval_every == 0:
+                if self.checkpoint_and_evaluate():          # evaluation time counts in the budget
+                    bar.reset(total=steps)
+        self.elapsed += time.perf_counter() - t_last
+        if self.step % self.cfg.eval_every:                 # the final state is evaluated too
+            self.checkpoint_and_evaluate()
+        bar.close()
+        return {"step": self.step, "attempt": self.attempt, "restarts": self.restarts,
+                "minutes": self.elapsed / 60, "best": self.best}

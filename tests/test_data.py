@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from data_prep.c2mnist import build
+from redo_lite.data import DataError, ImageFolderData
+
+
+def test_c2mnist_is_deterministic_from_its_seed(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for out, seed in ((a, 3), (b, 3), (c, 4)):
+        build(out, size=16, seed=seed, n_train=5, n_val=2, n_test=2)
+    img = lambda d: np.asarray(Image.open(d / "images" / "train_00003.png"))
+    assert np.array_equal(img(a), img(b))
+    assert not np.array_equal(img(a), img(c))
+    assert (a / "splits" / "test.txt").read_text().split() == ["test_00000", "test_00001"]
+
+
+def test_c2mnist_follows_the_paper(tiny_c2mnist):
+    d = ImageFolderData(tiny_c2mnist, "train", 16, 3, need_masks=True)
+    x = d.images.float() / 255
+    for img, lab in zip(x, d.masks):
+        assert set(lab.unique().tolist()) <= {0, 1, 2}
+        bg, even, odd = (img[:, lab == k] for k in range(3))
+        assert bg.shape[1] > 0
+        assert (bg.std(1) < 1e-6).all()                                   # uniform background
+        assert torch.allclose(bg[0], bg[1]) and (bg >= 0.32).all() and (bg <= 0.67).all()   # R = G
+        if even.shape[1]:
+            assert torch.allclose(even[1], even[2]) and (even <= 0.34).all()                # G = B, dark
+        if odd.shape[1]:
+            assert torch.allclose(odd[0], odd[2]) and (odd >= 0.65).all()                   # R = B, bright
+    assert (d.masks == 1).any() and (d.masks == 2).any()
+
+
+def write_folder(root, n=3, size=16, mask_size=None, label=1):
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(n):
+        Image.fromarray(np.full((size, size, 3), 40 * i, np.uint8)).save(root / "images" / f"s{i}.png")
+        m = np.zeros((mask_size or size,) * 2, np.uint8)
+        m[:4, :4] = label
+        Image.fromarray(m, "L").save(root / "masks" / f"s{i}.png")
+    return root
+
+
+def test_folder_without_splits_reads_every_image(tmp_path):
+    d = ImageFolderData(write_folder(tmp_path / "d"), "train", 8, 2)
+    assert len(d) == 3 and d.images.shape == (3, 3, 8, 8) and d.masks.shape == (3, 8, 8)
+    x, m = d.batch(torch.arange(3))
+    assert x.min() >= -1 and x.max() <= 1
+
+
+def test_corrupt_image_is_named(tmp_path):
+    root = write_folder(tmp_path / "d")
+    (root / "images" / "s1.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(DataError, match="s1.png"):
+        ImageFolderData(root, "train", 8, 2)
+
+
+def test_mask_of_another_size_is_named(tmp_path):
+    root = write_folder(tmp_path / "d", mask_size=12)
+    with pytest.raises(DataError, match=r"masks/s0.png: mask is 12x12 but its image is 16x16"):
+        ImageFolderData(root, "train", 8, 2)
+
+
+def test_label_out_of_range_is_named(tmp_path):
+    root = write_folder(tmp_path / "d", label=5)
+    with pytest.raises(DataError, match=r"s0.png: label 5 found but regions = 2"):
+        ImageFolderData(root, "train", 8, 2)
+
+
+def test_missing_split_file_is_named(tmp_path):
+    root = write_folder(tmp_path / "d")
+    (root / "splits").mkdir()
+    (root / "splits" / "train.txt").write_text("s0\ns1\n")
+    assert len(ImageFolderData(root, "train", 8, 2)) == 2
+    with pytest.raises(DataError, match=r"splits/val.txt: split file not found"):
+        ImageFolderData(root, "val", 8, 2)
+
+
+def test_split_listing_a_missing_stem_is_named(tmp_path):
+    root = write_folder(tmp_path / "d")
+    (root / "splits").mkdir()
+    (root / "splits" / "train.txt").write_text("s0\nghost\n")
+    with pytest.raises(DataError, match=r"train.txt: lists 1 stem.*'ghost'"):
+        ImageFolderData(root, "train", 8, 2)
+
+
+def test_duplicate_stems_are_refused(tmp_path):
+    root = write_folder(tmp_path / "d")
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(root / "images" / "s0.jpg")
+    with pytest.raises(DataError, match="duplicate stem 's0'"):
+        ImageFolderData(root, "train", 8, 2)

@@ -1,0 +1,70 @@
+import json
+
+import pytest
+import torch
+
+from redo_lite import checkpoint as ckpt
+from redo_lite.train import Trainer, TrainingError
+
+from conftest import tiny_config
+
+
+def test_a_few_steps_lower_the_z_reconstruction_loss(tiny_c2mnist, tmp_path):
+    t = Trainer(tiny_config(), tiny_c2mnist, tmp_path / "run", seed=0, progress=False)
+    losses = [t.train_step()["loss_z"] for _ in range(30)]
+    assert sum(losses[-5:]) / 5 < 0.75 * sum(losses[:5]) / 5
+
+
+def states_equal(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(states_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    return a == b
+
+
+def test_resume_continues_exactly(tiny_c2mnist, tmp_path):
+    cfg = tiny_config(steps=6, eval_every=3)
+    whole = Trainer(cfg, tiny_c2mnist, tmp_path / "whole", seed=1, progress=False)
+    whole.fit()
+    first = Trainer(cfg, tiny_c2mnist, tmp_path / "split", seed=1, progress=False)
+    first.fit(steps=3)
+    again = Trainer(cfg, tiny_c2mnist, tmp_path / "split", seed=1, progress=False)
+    assert again.resumed and again.step == 3
+    assert states_equal(again.opts["G"].state_dict(), first.opts["G"].state_dict())   # optimiser state restored
+    again.fit()
+    a, b = ckpt.load(tmp_path / "whole" / "last.pt"), ckpt.load(tmp_path / "split" / "last.pt")
+    assert states_equal(a["nets"], b["nets"]) and states_equal(a["opts"], b["opts"])
+    assert a["step"] == b["step"] == 6
+    rows = lambda p: [(r["kind"], r["step"]) for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())]
+    assert rows(tmp_path / "whole") == rows(tmp_path / "split")                    # no lost or doubled rows
+
+
+def test_resume_refuses_a_run_of_another_preset(tiny_c2mnist, tmp_path):
+    Trainer(tiny_config(), tiny_c2mnist, tmp_path / "run", progress=False).fit(steps=1)
+    with pytest.raises(ckpt.CheckpointError, match=r"last.pt: saved with preset 'tiny-test'"):
+        Trainer(tiny_config(preset="other", g_channels=8), tiny_c2mnist, tmp_path / "run", progress=False)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_c2mnist, tmp_path):
+    t = Trainer(tiny_config(), tiny_c2mnist, tmp_path / "run", progress=False)
+    t.fit(steps=3)
+    before = (tmp_path / "run" / "last.pt").read_bytes()
+    with torch.no_grad():
+        t.nets["D"].head.weight.fill_(float("nan"))
+    with pytest.raises(TrainingError, match=r"non-finite .*last.pt"):
+        t.fit(steps=6)
+    assert (tmp_path / "run" / "last.pt").read_bytes() == before
+
+
+def test_collapse_restart_is_logged_counted_and_bounded(tiny_c2mnist, tmp_path):
+    cfg = tiny_config(restart_min_area=1.01, restart_after=0, restart_before=100, max_restarts=2,
+                      eval_every=2, steps=4)                     # every check "collapses"
+    t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
+    out = t.fit()
+    rows = [json.loads(r) for r in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["restarts"] for r in rows if r["kind"] == "restart"] == [1, 2]
+    assert any(r["kind"] == "restart_gave_up" for r in rows)
+    assert out["restarts"] == 2 and out["attempt"] == 2
