@@ -99,7 +99,7 @@ def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 10000, n_val:
         for i in range(count):
             stem = f"{split}_{i:05d}"
             image, label = make_sample(rng, evens, odds, size)   # always drawn: keeps the RNG stream fixed
-            writer.add(split, stem, *(None, None) if writer.exists(stem) else (image, label))
+            writer.add(split, stem, *((None, None) if writer.exists(stem) else (image, label)))
     info = {"name": "colored-2-MNIST", "regions": 3, "size": size, "seed": seed,
             "labels": {"0": "background", "1": "even digit", "2": "odd digit"}, "mnist_source": source,
             "counts": {"train": n_train, "val": n_val, "test": n_test}}

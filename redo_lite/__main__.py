@@ -1,4 +1,4 @@
-"""python -m redo_lite train | evaluate | segment | describe"""
+"""python -m redo_lite train | evaluate | segment | demo | describe"""
 from __future__ import annotations
 
 import argparse
@@ -45,6 +45,11 @@ def _cmd_segment(a):
     print(f"wrote {len(written)} label maps to {a.out}")
 
 
+def _cmd_demo(a):
+    from .demo import run_demo
+    run_demo(a.out, a.data, a.train_minutes, a.seed)
+
+
 def _cmd_describe(a):
     from .config import get_preset
     from .nets import build_nets, count_parameters
@@ -81,6 +86,12 @@ def main(argv=None):
     s.add_argument("--images", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(fn=_cmd_segment)
+    m = sub.add_parser("demo", help="build colored-2-MNIST, load (or train) a model, draw and score it")
+    m.add_argument("--out", default="demo")
+    m.add_argument("--data", default="data/c2mnist32")
+    m.add_argument("--train-minutes", type=float, help="train a fresh model instead of loading the shipped one")
+    m.add_argument("--seed", type=int, default=0)
+    m.set_defaults(fn=_cmd_demo)
     d = sub.add_parser("describe", help="parameter counts of a preset's networks, as JSON")
     d.add_argument("--preset", required=True)
     d.add_argument("--regions", type=int)

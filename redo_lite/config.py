@@ -81,6 +81,15 @@ class Config:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
         return cls(**d)
 
+    def differences(self, other: dict) -> list[str]:
+        """Names of the settings where a saved config (a dict) differs from this one."""
+        try:
+            theirs = Config.from_dict(other).to_dict()
+        except (ValueError, TypeError) as e:
+            return [f"unreadable ({e})"]
+        mine = self.to_dict()
+        return [k for k in mine if mine[k] != theirs[k]]
+
     def save(self, path: Path) -> None:
         from .checkpoint import atomic_write_text
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")

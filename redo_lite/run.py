@@ -23,9 +23,10 @@ def load_run(run_dir, which: str = "best") -> tuple[Config, dict]:
     state = ckpt.load(path)
     if not isinstance(state, dict) or "nets" not in state:
         raise ckpt.CheckpointError(f"{path}: not a redo_lite checkpoint (no 'nets' entry)")
-    if "config" in state and state["config"] != cfg.to_dict():
-        raise ckpt.CheckpointError(f"{path}: trained with preset {state['config'].get('preset')!r}, "
-                                   f"but {run / 'config.json'} says {cfg.preset!r}")
+    diff = cfg.differences(state["config"]) if "config" in state else []
+    if diff:
+        raise ckpt.CheckpointError(f"{path}: trained with preset {state['config'].get('preset')!r}, which "
+                                   f"differs from {run / 'config.json'} ({cfg.preset!r}) in {', '.join(diff)}")
     nets = build_nets(cfg)
     ckpt.load_nets({k: v for k, v in nets.items() if k in state["nets"]}, state["nets"], path)
     for v in nets.values():

@@ -105,9 +105,11 @@ class Trainer:
     def _resume(self):
         path = self.run / "last.pt"
         state = ckpt.load(path)
-        if state.get("config") != self.cfg.to_dict():
-            raise ckpt.CheckpointError(f"{path}: saved with preset {state.get('config', {}).get('preset')!r} "
-                                       f"and other settings than {self.cfg.preset!r}; use another --out")
+        diff = self.cfg.differences(state.get("config", {}))
+        if diff:
+            raise ckpt.CheckpointError(f"{path}: saved with preset {state.get('config', {}).get('preset')!r}, "
+                                       f"which differs from {self.cfg.preset!r} in {', '.join(diff)}; "
+                                       "use another --out")
         self.attempt, self.seed = state["attempt"], state["seed"]
         self._fresh()
         ckpt.load_nets(self.nets, state["nets"], path)

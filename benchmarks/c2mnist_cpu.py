@@ -1,0 +1,81 @@
+"""Train c2mnist-cpu from scratch under a time budget and print IoU / accuracy against minutes of
+training, the test score of the selected model, and the step time.
+
+    python benchmarks/c2mnist_cpu.py --minutes 30 --seeds 0 1 2 [--jobs 2] [--threads 1]
+
+Seeds run as separate processes (``--jobs`` at a time, ``--threads`` torch threads each), so
+``--jobs 2 --threads 1`` uses the two cores of the CI machine. Restarts count inside the budget.
+Every figure is read from the runs' own logs and a final ``evaluate`` on the test split.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def train_seed(a, seed: int) -> dict:
+    run = Path(a.runs) / f"seed{seed}"
+    cmd = [sys.executable, "-m", "redo_lite", "train", "--preset", a.preset, "--data", a.data, "--out", str(run),
+           "--minutes", str(a.minutes), "--seed", str(seed), "--threads", str(a.threads)]
+    t = time.time()
+    subprocess.run(cmd, cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+    wall = time.time() - t
+    test = json.loads(subprocess.run([sys.executable, "-m", "redo_lite", "evaluate", "--run", str(run), "--data",
+                                      a.data, "--split", "test"], cwd=ROOT, check=True, capture_output=True,
+                                     text=True).stdout)
+    rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    return {"seed": seed, "run": str(run), "wall_s": wall, "rows": rows, "test": test}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--preset", default="c2mnist-cpu")
+    ap.add_argument("--data", default="data/c2mnist32")
+    ap.add_argument("--runs", default="runs/bench")
+    ap.add_argument("--target", type=float, default=0.80, help="digit IoU target (per-image permutation)")
+    a = ap.parse_args(argv)
+    if not (ROOT / a.data / "info.json").exists():
+        subprocess.run([sys.executable, "-m", "data_prep.c2mnist", "--out", a.data], cwd=ROOT, check=True)
+    with ThreadPoolExecutor(a.jobs) as pool:
+        results = list(pool.map(lambda s: train_seed(a, s), a.seeds))
+    reached = 0
+    for r in results:
+        print(f"\n== seed {r['seed']}  ({r['run']})")
+        print(f"{'minutes':>8} {'attempt':>7} {'step':>6} {'val IoU':>8} {'IoU 1perm':>9} {'val acc':>8}  areas")
+        first_hit = None
+        for row in r["rows"]:
+            if row["kind"] == "eval":
+                print(f"{row['minutes']:8.2f} {row['attempt']:7d} {row['step']:6d} {row['iou']:8.3f} "
+                      f"{row['iou_split']:9.3f} {row['acc']:8.3f}  {' '.join(f'{x:.3f}' for x in row['areas'])}")
+                if first_hit is None and row["iou"] >= a.target:
+                    first_hit = row["minutes"]
+            elif row["kind"].startswith("restart"):
+                print(f"{row['minutes']:8.2f} {row['kind']}: {row.get('reason', '')}")
+        train_rows = [x for x in r["rows"] if x["kind"] == "train"]
+        steps = sum(1 for _ in train_rows) * (train_rows[1]["total_steps"] - train_rows[0]["total_steps"]
+                                              if len(train_rows) > 1 else 1)
+        last = r["rows"][-1]
+        ms = 60000 * last["minutes"] / max(1, last["total_steps"])
+        t = r["test"]
+        reached += first_hit is not None and t["iou"] >= a.target
+        print(f"test (best val model): acc {t['acc']:.3f}  IoU {t['iou']:.3f}  IoU one permutation "
+              f"{t['iou_split']:.3f}  per digit {[round(x, 3) for x in t['iou_split_regions'][1:]]}")
+        print(f"steps {last['total_steps']} in {last['minutes']:.1f} min (restarts included): {ms:.0f} ms/step "
+              f"incl. evaluation; val IoU >= {a.target} first at "
+              f"{'%.1f min' % first_hit if first_hit is not None else 'never'}")
+    print(f"\nseeds reaching test IoU >= {a.target} within {a.minutes} min: {reached} of {len(results)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""The main job in one command: build colored-2-MNIST (offline), load the shipped checkpoint (or
+train one), write a picture of input / ground truth / predicted regions / redraws, print Acc/IoU.
+
+    python -m redo_lite demo [--train-minutes M] [--out demo]
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "checkpoints" / "c2mnist-cpu"
+
+
+def run_demo(out="demo", data="data/c2mnist32", train_minutes: float | None = None, seed: int = 0) -> dict:
+    from data_prep.c2mnist import build
+    from .config import get_preset
+    from .data import ImageFolderData
+    from .run import evaluate_run, load_run
+    from .viz import save_redraw_grid
+    out, data = Path(out), Path(data)
+    cfg = get_preset("c2mnist-cpu")
+    if not (data / "info.json").exists():
+        build(data, size=cfg.size, seed=0)
+    run = SHIPPED
+    if train_minutes:
+        from .train import Trainer
+        run = out / "run"
+        Trainer(cfg, data, run, seed=seed).fit(minutes=train_minutes)
+    _, nets = load_run(run)
+    test = ImageFolderData(data, "test", cfg.size, cfg.regions, need_masks=True, limit=8)
+    x, gt = test.batch(torch.arange(len(test)))
+    out.mkdir(parents=True, exist_ok=True)
+    save_redraw_grid(out / "redraws.png", nets, x, gt)
+    scores = evaluate_run(run, data, "test")
+    scores.pop("iou_split_regions", None)
+    print(f"picture: {out / 'redraws.png'} (input | ground truth | predicted regions | redraws of each region)")
+    print(json.dumps({"run": str(run), **scores}))
+    return scores

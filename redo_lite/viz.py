@@ -1,0 +1,43 @@
+"""Pictures: label maps in colour, and the redraw grid of the paper's Figure 2."""
+from __future__ import annotations
+
+import torch
+from torchvision.utils import make_grid, save_image
+
+from .data import to_unit
+from .process import redraw_all, sample_z
+
+PALETTE = torch.tensor([[0.10, 0.10, 0.10], [0.95, 0.60, 0.10], [0.20, 0.70, 0.95],
+                        [0.60, 0.90, 0.30], [0.90, 0.30, 0.60], [0.95, 0.95, 0.95]])
+
+
+def colorize(labels: torch.Tensor) -> torch.Tensor:
+    """B,H,W integer label maps -> B,3,H,W colours in [0, 1]."""
+    return PALETTE[labels.long() % len(PALETTE)].permute(0, 3, 1, 2)
+
+
+@torch.no_grad()
+def redraw_grid(nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None, n_z: int = 4,
+                seed: int = 0) -> torch.Tensor:
+    """One row per image: input | ground truth | predicted regions | region k redrawn with
+    ``n_z`` different z_k, for every k. Returns an image grid (3,H,W) in [0, 1]."""
+    F, G = nets["F"], nets["G"]
+    dev = next(F.parameters()).device
+    x = images.to(dev)
+    masks = F(x)
+    n, b = masks.shape[1], x.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    cols = [to_unit(x)]
+    if gt is not None:
+        cols.append(colorize(gt).to(dev))
+    cols.append(colorize(masks.argmax(1)))
+    for k in range(n):
+        for _ in range(n_z):
+            z = sample_z(b, n, G.gens[0].dense.in_features, gen).to(dev)
+            cols.append(to_unit(redraw_all(x, masks, G(masks, z))[:, k]))
+    tiles = torch.stack(cols, 1).flatten(0, 1).cpu()           # row-major: image by image
+    return make_grid(tiles, nrow=len(cols), padding=1, pad_value=1.0)
+
+
+def save_redraw_grid(path, nets, images, gt=None, n_z=4, seed=0) -> None:
+    save_image(redraw_grid(nets, images, gt, n_z, seed), path)
