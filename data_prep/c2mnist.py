@@ -96,10 +96,7 @@ def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 10000, n_val:
         if part == "test":                                        # val and test use disjoint digits
             evens = evens[offset - 1::2]; odds = odds[offset - 1::2]
         rng = np.random.default_rng([seed, offset])
-        for i in range(count):
-            stem = f"{split}_{i:05d}"
-            image, label = make_sample(rng, evens, odds, size)   # always drawn: keeps the RNG stream fixed
-            writer.add(split, stem, *((None, None) if writer.exists(stem) else (image, label)))
+        writer.fill(split, count, lambda: make_sample(rng, evens, odds, size))
     info = {"name": "colored-2-MNIST", "regions": 3, "size": size, "seed": seed,
             "labels": {"0": "background", "1": "even digit", "2": "odd digit"}, "mnist_source": source,
             "counts": {"train": n_train, "val": n_val, "test": n_test}}

@@ -37,6 +37,15 @@ class DatasetWriter:
             _atomic_save(Image.fromarray(mask, "L"), self.out / "masks" / f"{stem}.png")
         self.splits.setdefault(split, []).append(stem)
 
+    def fill(self, split: str, count: int, make_sample) -> None:
+        """Write ``count`` samples named <split>_00000... from ``make_sample()`` -> (image, mask).
+        Every sample is drawn even when its files exist, so the random stream (and so every
+        image) is the same whether the build is fresh or resumed."""
+        for i in range(count):
+            stem = f"{split}_{i:05d}"
+            image, mask = make_sample()
+            self.add(split, stem, *((None, None) if self.exists(stem) else (image, mask)))
+
     def finish(self, info: dict) -> None:
         for split, stems in self.splits.items():
             tmp = self.out / "splits" / f"{split}.txt.tmp"

@@ -42,10 +42,7 @@ def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 5000, n_val: 
     writer = DatasetWriter(out)
     for split, count, offset in (("train", n_train, 0), ("val", n_val, 1), ("test", n_test, 2)):
         rng = np.random.default_rng([seed, offset])
-        for i in range(count):
-            stem = f"{split}_{i:05d}"
-            image, label = make_sample(rng, size)
-            writer.add(split, stem, *((None, None) if writer.exists(stem) else (image, label)))
+        writer.fill(split, count, lambda: make_sample(rng, size))
     writer.finish({"name": "textured-shapes", "regions": 2, "size": size, "seed": seed,
                    "labels": {"0": "background", "1": "object"},
                    "counts": {"train": n_train, "val": n_val, "test": n_test}})

@@ -69,6 +69,8 @@ class Trainer:
         self.cfg, self.run, self.seed = cfg, Path(run_dir), seed
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.progress = progress
+        # channels_last: 15-35% faster convolutions on this CPU (measured), and the fast layout on GPUs
+        self.memory_format = torch.channels_last
         self.train_data = ImageFolderData(data_dir, "train", cfg.size, cfg.regions)
         self.val_data = None
         if (Path(data_dir) / "splits" / "val.txt").exists() and self.train_data.masks is not None:
@@ -90,7 +92,7 @@ class Trainer:
     def _fresh(self):
         """New networks, optimisers and RNG for this attempt (a restart rebuilds all of them)."""
         torch.manual_seed(self.seed * 1009 + self.attempt)
-        self.nets = {k: v.to(self.device) for k, v in build_nets(self.cfg).items()}
+        self.nets = {k: v.to(self.device, memory_format=self.memory_format) for k, v in build_nets(self.cfg).items()}
         self.opts = make_optimizers(self.cfg, self.nets)
         self.rng = torch.Generator().manual_seed(self.seed * 1009 + self.attempt)
 
@@ -136,7 +138,7 @@ class Trainer:
     # --- one training step ------------------------------------------------------------------------
     def _batch(self):
         idx = torch.randint(len(self.train_data), (self.cfg.batch,), generator=self.rng)
-        return self.train_data.batch(idx)[0].to(self.device)
+        return self.train_data.batch(idx)[0].to(self.device, memory_format=self.memory_format)
 
     def _fakes(self, x, z):
         masks = self.nets["F"](x)

@@ -92,3 +92,12 @@ def test_duplicate_stems_are_refused(tmp_path):
     Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(root / "images" / "s0.jpg")
     with pytest.raises(DataError, match="duplicate stem 's0'"):
         ImageFolderData(root, "train", 8, 2)
+
+
+def test_textured_shapes_has_one_object_per_image(tmp_path):
+    from data_prep.shapes import build as build_shapes
+    build_shapes(tmp_path / "s", size=16, seed=0, n_train=6, n_val=2, n_test=2)
+    d = ImageFolderData(tmp_path / "s", "train", 16, 2, need_masks=True)
+    areas = (d.masks == 1).float().mean((1, 2))
+    assert ((areas > 0.03) & (areas < 0.5)).all()            # one object, neither empty nor everything
+    assert len(ImageFolderData(tmp_path / "s", "test", 16, 2)) == 2
