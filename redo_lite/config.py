@@ -47,7 +47,8 @@ class Config:
     eval_every: int = 500
     eval_images: int = 500            # validation images scored at each evaluation
     select_metric: str = "iou"
-    restart_min_area: float = 0.0     # a region that wins less than this share of pixels = collapse
+    restart_min_area: float = 0.0     # a region smaller than this = collapse (0: never restart)
+    restart_on: str = "soft"          # "soft": mean soft mask (official); "hard": pixels won after argmax
     restart_after: int = 500          # check for collapse only from this step on ...
     restart_before: int = 7000        # ... and up to this one (the official code: 500 to 7000)
     max_restarts: int = 5

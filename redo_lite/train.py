@@ -43,21 +43,30 @@ def make_optimizers(cfg: Config, nets: dict) -> dict:
 
 
 @torch.no_grad()
-def predict(F: torch.nn.Module, images: torch.Tensor, batch: int = 100) -> torch.Tensor:
-    """Hard label maps (argmax over the soft masks) for images in [-1, 1]: N,S,S int64."""
+def predict(F: torch.nn.Module, images: torch.Tensor, batch: int = 100, soft: bool = False):
+    """Hard label maps (argmax over the soft masks) for images in [-1, 1]: N,S,S int64; with
+    ``soft=True`` also the mean soft mask of each region over the images (n,)."""
     dev = next(F.parameters()).device
-    return torch.cat([F(images[i:i + batch].to(dev)).argmax(1).cpu() for i in range(0, len(images), batch)])
+    labels, soft_sum = [], 0.0
+    for i in range(0, len(images), batch):
+        m = F(images[i:i + batch].to(dev))
+        labels.append(m.argmax(1).cpu())
+        soft_sum = soft_sum + m.sum((0, 2, 3)).cpu()
+    labels = torch.cat(labels)
+    return (labels, soft_sum / labels[0].numel() / len(images)) if soft else labels
 
 
 def evaluate(F: torch.nn.Module, data: ImageFolderData, limit: int | None = None) -> dict:
-    """Accuracy / IoU (best permutation) and the share of pixels each region wins."""
+    """Accuracy / IoU (best permutation), the share of pixels each region wins after argmax
+    (``areas``) and each region's mean soft mask (``soft_areas``)."""
     if data.masks is None:
         raise DataError(f"{data.root}/masks: no ground-truth masks to evaluate against")
     n = min(limit or len(data), len(data))
     x, gt = data.batch(torch.arange(n))
-    pred = predict(F, x)
+    pred, soft = predict(F, x, soft=True)
     out = score(pred, gt, data.regions)
     out["areas"] = region_areas(pred, data.regions).tolist()
+    out["soft_areas"] = soft.tolist()
     return out
 
 
@@ -185,16 +194,17 @@ class Trainer:
                 ckpt.atomic_save({"nets": {k: v.state_dict() for k, v in self.nets.items()},
                                   "step": self.step, "attempt": self.attempt, "metrics": m,
                                   "config": self.cfg.to_dict()}, self.run / "best.pt")
-            areas = m["areas"]
         else:                                               # no labels: watch the areas on train images
             x = self.train_data.batch(torch.arange(min(len(self.train_data), self.cfg.eval_images)))[0]
-            areas = region_areas(predict(self.nets["F"], x), self.cfg.regions).tolist()
-            self.log(kind="areas", areas=areas)
+            pred, soft = predict(self.nets["F"], x, soft=True)
+            m = {"areas": region_areas(pred, self.cfg.regions).tolist(), "soft_areas": soft.tolist()}
+            self.log(kind="areas", **m)
+        areas = m["soft_areas" if self.cfg.restart_on == "soft" else "areas"]
         if (self.cfg.restart_min_area > 0 and self.cfg.restart_after <= self.step <= self.cfg.restart_before
                 and min(areas) < self.cfg.restart_min_area):
             if self.restarts < self.cfg.max_restarts:
                 self.restarts += 1
-                self.log(kind="restart", reason=f"region area {min(areas):.4f} < {self.cfg.restart_min_area}",
+                self.log(kind="restart", reason=f"{self.cfg.restart_on} region area {min(areas):.4f} < {self.cfg.restart_min_area}",
                          restarts=self.restarts)
                 self.attempt += 1
                 self.step = 0
