@@ -70,20 +70,28 @@ def evaluate(F: torch.nn.Module, data: ImageFolderData, limit: int | None = None
     return out
 
 
-def redraw_batch(nets: dict, x: torch.Tensor, z: torch.Tensor):
+def straight_through(masks: torch.Tensor) -> torch.Tensor:
+    """One-hot argmax masks in the forward pass, the soft masks' gradient in the backward pass."""
+    hard = torch.nn.functional.one_hot(masks.argmax(1), masks.shape[1]).permute(0, 3, 1, 2).to(masks.dtype)
+    return masks + (hard - masks).detach()
+
+
+def redraw_batch(nets: dict, x: torch.Tensor, z: torch.Tensor, hard: bool = False):
     """Masks M = F(x), every region redrawn: (masks B,n,H,W; drawn B,n,3,H,W; composites B*n,3,H,W)."""
     masks = nets["F"](x)
+    if hard:
+        masks = straight_through(masks)
     drawn = nets["G"](masks, z)                                             # already times the masks
     return masks, drawn, redraw_all(x, masks, drawn).flatten(0, 1)
 
 
-def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float) -> dict:
+def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float, hard: bool = False) -> dict:
     """One ReDO step: F, G_k and delta first, then D on recomputed composites."""
     D, Z = nets["D"], nets["Z"]
     # 1. F, G_k and delta: fool D, and let delta recover z from the fully redrawn image
     for o in opts.values():
         o.zero_grad(set_to_none=True)
-    masks, drawn, fakes = redraw_batch(nets, x_gen, z)
+    masks, drawn, fakes = redraw_batch(nets, x_gen, z, hard)
     loss_adv = hinge_g(D(fakes))
     loss_z = z_loss(Z(assemble(drawn)), z, lambda_z)
     (loss_adv + loss_z).backward()
@@ -92,7 +100,7 @@ def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float) -> dic
     # 2. D: real batch against composites recomputed with the updated F and G (same x, same z)
     opts["D"].zero_grad(set_to_none=True)
     with torch.no_grad():
-        fakes = redraw_batch(nets, x_gen, z)[2]
+        fakes = redraw_batch(nets, x_gen, z, hard)[2]
     loss_d = hinge_d(D(x_real), D(fakes))
     loss_d.backward()
     opts["D"].step()
@@ -183,7 +191,7 @@ class Trainer:
         cfg = self.cfg
         x_gen, x_real = self._batch(), self._batch()                        # two independent real batches
         z = sample_z(cfg.batch, cfg.regions, cfg.z_dim, self.rng).to(self.device)
-        out = train_step(self.nets, self.opts, x_gen, x_real, z, cfg.lambda_z)
+        out = train_step(self.nets, self.opts, x_gen, x_real, z, cfg.lambda_z, cfg.hard_masks)
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
             raise TrainingError(f"non-finite {', '.join(bad)} at step {self.step} (attempt {self.attempt}); "

@@ -1,0 +1,83 @@
+"""The notebooks, executed as a learner would: every solution in fast mode (papermill, then nbval),
+every learner copy up to its first unimplemented exercise, and the copies current."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+LEARNER = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+FAST_ENV = {"REDO_FAST": "1", "OMP_NUM_THREADS": "1", "REDO_RUN": "runs/ci-notebook08"}
+
+
+@pytest.fixture(autouse=True)
+def fast_mode(monkeypatch, tmp_path):
+    for k, v in FAST_ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("REDO_RUN", str(tmp_path / "nb08-run"))
+    monkeypatch.setenv("MPLBACKEND", "agg")
+
+
+def outputs(nb) -> list[str]:
+    return [line for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
+            for line in o.get("text", "").splitlines()]
+
+
+def test_learner_notebooks_are_current():
+    r = subprocess.run([sys.executable, "tools/make_learner_notebooks.py", "--check"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_there_is_a_learner_copy_of_every_solution():
+    assert [p.name for p in SOLUTIONS] == [p.name for p in LEARNER] and len(SOLUTIONS) >= 10
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_solution_runs_and_every_check_passes(path, tmp_path):
+    out = pm.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3",
+                              cwd=str(path.parent), progress_bar=False)
+    lines = outputs(out)
+    checks = [l for l in lines if l.startswith("CHECK ")]
+    n_exercises = sum("### BEGIN SOLUTION" in c.source for c in out.cells if c.cell_type == "code")
+    assert not [l for l in checks if not l.startswith("CHECK PASS")], checks
+    assert len(checks) >= max(1, n_exercises - 1), f"too few check cells ran: {checks}"
+    results = [json.loads(l[len("RESULT "):]) for l in lines if l.startswith("RESULT ")]
+    if path.stem.startswith("08"):
+        (r,) = results
+        assert r["iou"] > r["trivial_iou"], r          # the fast training run beats all-background
+    if path.stem.startswith("09"):
+        (r,) = results
+        assert 0 < r["iou"] <= 1
+
+
+@pytest.mark.parametrize("path", LEARNER, ids=lambda p: p.stem)
+def test_learner_copy_stops_at_its_first_exercise(path, tmp_path):
+    nb = nbformat.read(path, as_version=4)
+    stub = next((i for i, c in enumerate(nb.cells) if 'raise NotImplementedError("exercise:' in c.source), None)
+    if stub is None:                                  # no exercise: it must simply run
+        pm.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3", cwd=str(path.parent),
+                            progress_bar=False)
+        return
+    first_use = next(i for i, c in enumerate(nb.cells) if i > stub and c.cell_type == "code")
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3", cwd=str(path.parent),
+                            progress_bar=False)
+    assert err.value.ename == "NotImplementedError", err.value.evalue
+    assert err.value.cell_index == first_use, (err.value.cell_index, first_use)
+    ran = nbformat.read(tmp_path / path.name, as_version=4)
+    assert any(l.startswith("CHECK TODO") for l in outputs(ran))
+
+
+def test_nbval_reruns_the_solutions(tmp_path):
+    env = {**os.environ, **FAST_ENV, "REDO_RUN": str(tmp_path / "nb08-run"), "MPLBACKEND": "agg"}
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+                        "--nbval-current-env", "--nbval-cell-timeout", "600", *map(str, SOLUTIONS)],
+                       cwd=ROOT, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout[-3000:]
