@@ -24,6 +24,7 @@ def train_seed(a, seed: int) -> dict:
     run = Path(a.runs) / f"seed{seed}"
     cmd = [sys.executable, "-m", "redo_lite", "train", "--preset", a.preset, "--data", a.data, "--out", str(run),
            "--minutes", str(a.minutes), "--seed", str(seed), "--threads", str(a.threads)]
+    cmd += [f"--set={kv}" for kv in a.set or []]
     t = time.time()
     subprocess.run(cmd, cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
     wall = time.time() - t
@@ -43,6 +44,7 @@ def main(argv=None):
     ap.add_argument("--preset", default="c2mnist-cpu")
     ap.add_argument("--data", default="data/c2mnist32")
     ap.add_argument("--runs", default="runs/bench")
+    ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="preset overrides, passed to train")
     ap.add_argument("--target", type=float, default=0.80, help="digit IoU target (per-image permutation)")
     a = ap.parse_args(argv)
     if not (ROOT / a.data / "info.json").exists():

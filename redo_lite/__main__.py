@@ -28,6 +28,10 @@ def _cmd_train(a):
                              "drop --size/--regions or --preset")
     else:
         cfg = cpu_defaults(a.size or 32, a.regions or 2)
+    if a.set and not run_cfg.exists():
+        cfg = cfg.override(a.set)
+    elif a.set and cfg.differences(cfg.override(a.set).to_dict()):
+        raise SystemExit(f"error: {run_cfg}: --set would change a run that already exists; use another --out")
     trainer = Trainer(cfg, a.data, a.out, seed=a.seed, device=a.device)
     if trainer.resumed:
         print(f"resuming {a.out} at step {trainer.step} (attempt {trainer.attempt})", file=sys.stderr)
@@ -75,6 +79,8 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device")
     t.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest on a busy 2-core machine)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a preset setting, e.g. --set lambda_z=0 (repeatable; see redo_lite/config.py)")
     t.set_defaults(fn=_cmd_train)
     e = sub.add_parser("evaluate", help="accuracy and IoU of a run on a split, as JSON")
     e.add_argument("--run", required=True)

@@ -83,6 +83,19 @@ class Config:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
         return cls(**d)
 
+    def override(self, assignments: list[str]) -> "Config":
+        """A copy with ``KEY=VALUE`` settings applied (values parsed as JSON, else kept as text)."""
+        d = self.to_dict()
+        for item in assignments or []:
+            key, sep, raw = item.partition("=")
+            if not sep or key not in d:
+                raise KeyError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(d))}")
+            try:
+                d[key] = json.loads(raw)
+            except json.JSONDecodeError:
+                d[key] = raw
+        return Config.from_dict(d)
+
     def differences(self, other: dict) -> list[str]:
         """Names of the settings where a saved config (a dict) differs from this one."""
         try:

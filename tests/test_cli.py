@@ -75,3 +75,13 @@ def test_a_checkpoint_from_another_preset_is_refused(trained, tiny_c2mnist, tmp_
     (other / "config.json").write_text(json.dumps(cfg))
     r = cli("evaluate", "--run", other, "--data", tiny_c2mnist, check=False)
     assert r.returncode and "best.pt" in r.stderr and "preset" in r.stderr
+
+
+def test_set_overrides_a_setting_and_is_saved(tiny_c2mnist, tmp_path):
+    run = tmp_path / "r"
+    cli("train", "--data", tiny_c2mnist, "--out", run, "--size", "16", "--regions", "3", "--steps", "1",
+        "--set", "lambda_z=0", "--set", "batch=4", "--threads", "1")
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["lambda_z"] == 0 and cfg["batch"] == 4
+    r = cli("train", "--data", tiny_c2mnist, "--out", run, "--set", "nonsense=1", check=False)
+    assert r.returncode and "nonsense" in r.stderr

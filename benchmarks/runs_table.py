@@ -1,0 +1,42 @@
+"""Summarise run folders: settings that differ from a preset, steps, minutes, restarts, and the best
+validation scores (with the digit-by-digit IoU under one permutation at that point).
+
+    python benchmarks/runs_table.py runs/e* [--preset c2mnist-cpu]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from redo_lite.config import Config, get_preset
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path)
+    ap.add_argument("--preset", default="c2mnist-cpu")
+    a = ap.parse_args(argv)
+    ref = get_preset(a.preset)
+    print(f"| run | differs from {a.preset} | steps | minutes | restarts | best val IoU (step) | "
+          f"one permutation | per region (one permutation) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for run in a.runs:
+        if not (run / "metrics.jsonl").exists():
+            continue
+        cfg = Config.load(run / "config.json")
+        diff = ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items() if ref.to_dict()[k] != v and k != "preset")
+        rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
+        evals = [r for r in rows if r["kind"] == "eval"]
+        if not evals:
+            continue
+        best = max(evals, key=lambda r: r["iou"])
+        last = rows[-1]
+        restarts = sum(r["kind"] == "restart" for r in rows)
+        print(f"| {run.name} | {diff or '-'} | {last['total_steps']} | {last['minutes']:.1f} | {restarts} | "
+              f"{best['iou']:.3f} ({best['attempt']}:{best['step']}) | {best['iou_split']:.3f} | "
+              f"{' / '.join(f'{x:.2f}' for x in best['iou_split_regions'])} |")
+
+
+if __name__ == "__main__":
+    main()
