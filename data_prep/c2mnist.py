@@ -19,13 +19,12 @@ draw from one part of the digits, val/test from another, so test digits are neve
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .common import DatasetWriter
+from .common import DatasetWriter, arg_parser
 
 BG, EVEN, ODD = 0, 1, 2
 
@@ -106,13 +105,7 @@ def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 10000, n_val:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--size", type=int, default=32)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--train", type=int, default=10000)
-    ap.add_argument("--val", type=int, default=1000)
-    ap.add_argument("--test", type=int, default=1000)
+    ap = arg_parser(__doc__, 10000, 1000, 1000)
     ap.add_argument("--mnist-root", default="data/mnist",
                     help="torchvision MNIST folder, used when the files are there (or with --download)")
     ap.add_argument("--download", action="store_true", help="let torchvision download MNIST to --mnist-root")

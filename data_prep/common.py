@@ -1,6 +1,7 @@
 """Writing the common on-disk format (images/, masks/, splits/), atomically and idempotently."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -54,3 +55,15 @@ class DatasetWriter:
         tmp = self.out / "info.json.tmp"
         tmp.write_text(json.dumps(info, indent=2) + "\n")
         os.replace(tmp, self.out / "info.json")
+
+
+def arg_parser(doc: str, train: int, val: int, test: int) -> argparse.ArgumentParser:
+    """The options every synthetic builder shares: --out --size --seed --train --val --test."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train", type=int, default=train)
+    ap.add_argument("--val", type=int, default=val)
+    ap.add_argument("--test", type=int, default=test)
+    return ap

@@ -9,12 +9,11 @@ model has to find the *object*; ReDO learns it in minutes on a CPU, long before 
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
-from .common import DatasetWriter
+from .common import DatasetWriter, arg_parser
 
 
 def make_sample(rng: np.random.Generator, size: int):
@@ -50,13 +49,7 @@ def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 5000, n_val: 
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--size", type=int, default=32)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--train", type=int, default=5000)
-    ap.add_argument("--val", type=int, default=500)
-    ap.add_argument("--test", type=int, default=500)
+    ap = arg_parser(__doc__, 5000, 500, 500)
     a = ap.parse_args(argv)
     build(a.out, a.size, a.seed, a.train, a.val, a.test)
 
