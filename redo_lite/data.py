@@ -48,6 +48,8 @@ def open_image(path: Path) -> Image.Image:
             return im.copy()
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
+    except Image.DecompressionBombError as e:
+        raise DataError(f"{path}: image too large to read safely ({e})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DataError(f"{path}: cannot read this image ({type(e).__name__}: {e})") from None
 

@@ -124,6 +124,8 @@ class Trainer:
             self.val_data = ImageFolderData(data_dir, "val", cfg.size, cfg.regions, need_masks=True,
                                             limit=cfg.eval_images)
         self.run.mkdir(parents=True, exist_ok=True)
+        for stale in self.run.glob("*.tmp"):               # a write cut short by a crash; the real file is intact
+            stale.unlink()
         self.log_path = self.run / "metrics.jsonl"
         self.attempt = self.restarts = self.step = self.total_steps = 0
         self.elapsed, self.best = 0.0, -math.inf
