@@ -1,0 +1,94 @@
+"""Downloading and unpacking, safely: checksums verified, archive members kept inside the target.
+
+* ``download(url, dest, sha256)``: fetches to ``dest.part``, checks the SHA-256, then renames. A
+  mismatch deletes the partial file and says so; an existing file with the right checksum is kept
+  (idempotent).
+* ``safe_extract(archive, target)``: .tar(.gz/.bz2/.xz/.tgz) or .zip. Every member is checked first:
+  absolute paths, ``..`` that escape the target, links and device files are refused, naming the
+  member, before anything is written.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+
+
+class UnsafeArchiveError(ValueError):
+    pass
+
+
+class ChecksumError(ValueError):
+    pass
+
+
+def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str | None = None) -> Path:
+    dest = Path(dest)
+    if dest.exists() and (sha256 is None or sha256sum(dest) == sha256):
+        print(f"{dest}: already downloaded")
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    print(f"downloading {url} -> {dest}")
+    with urllib.request.urlopen(url, timeout=60) as r, open(part, "wb") as f:
+        shutil.copyfileobj(r, f, 1 << 20)
+    if sha256 is not None:
+        got = sha256sum(part)
+        if got != sha256:
+            part.unlink()
+            raise ChecksumError(f"{dest}: checksum mismatch (expected sha256 {sha256}, got {got}); "
+                                "the partial download was deleted")
+    os.replace(part, dest)
+    return dest
+
+
+def _check_name(name: str, archive: Path) -> None:
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeArchiveError(f"{archive}: member {name!r} has an absolute path; refusing to extract")
+    depth = 0
+    for part in p.parts:
+        depth += -1 if part == ".." else (0 if part == "." else 1)
+        if depth < 0:
+            raise UnsafeArchiveError(f"{archive}: member {name!r} escapes the target folder; refusing to extract")
+
+
+def safe_extract(archive: Path, target: Path) -> Path:
+    archive, target = Path(archive), Path(target)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            for info in z.infolist():
+                _check_name(info.filename, archive)
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a symbolic link; refusing")
+            target.mkdir(parents=True, exist_ok=True)
+            z.extractall(target)
+        return target
+    try:
+        tar = tarfile.open(archive)
+    except tarfile.TarError as e:
+        raise UnsafeArchiveError(f"{archive}: not a readable tar or zip archive ({e})") from None
+    with tar:
+        members = tar.getmembers()
+        for m in members:
+            _check_name(m.name, archive)
+            if m.issym() or m.islnk():
+                raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a link; refusing to extract")
+            if not (m.isfile() or m.isdir()):
+                raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a special file; refusing to extract")
+        target.mkdir(parents=True, exist_ok=True)
+        kw = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tar.extractall(target, members=members, **kw)
+    return target
