@@ -99,9 +99,7 @@ def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 10000, n_val:
     info = {"name": "colored-2-MNIST", "regions": 3, "size": size, "seed": seed,
             "labels": {"0": "background", "1": "even digit", "2": "odd digit"}, "mnist_source": source,
             "counts": {"train": n_train, "val": n_val, "test": n_test}}
-    writer.finish(info)
-    print(f"wrote {n_train} train / {n_val} val / {n_test} test images")
-    return info
+    return writer.finish(info)
 
 
 def main(argv=None):

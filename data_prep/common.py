@@ -47,7 +47,8 @@ class DatasetWriter:
             image, mask = make_sample()
             self.add(split, stem, *((None, None) if self.exists(stem) else (image, mask)))
 
-    def finish(self, info: dict) -> None:
+    def finish(self, info: dict) -> dict:
+        """Write the split files and info.json (last, so a finished folder is a complete one)."""
         for split, stems in self.splits.items():
             tmp = self.out / "splits" / f"{split}.txt.tmp"
             tmp.write_text("".join(s + "\n" for s in stems))
@@ -55,6 +56,18 @@ class DatasetWriter:
         tmp = self.out / "info.json.tmp"
         tmp.write_text(json.dumps(info, indent=2) + "\n")
         os.replace(tmp, self.out / "info.json")
+        print(f"wrote {self.out}: " + ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()))
+        return info
+
+
+def source_parser(doc: str, size: int = 128) -> argparse.ArgumentParser:
+    """The options every data set script shares: --out, --from (no download), --size."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--from", dest="src", type=Path,
+                    help="a folder with the extracted data or the downloaded files (then nothing is downloaded)")
+    ap.add_argument("--size", type=int, default=size)
+    return ap
 
 
 def arg_parser(doc: str, train: int, val: int, test: int) -> argparse.ArgumentParser:
@@ -67,3 +80,49 @@ def arg_parser(doc: str, train: int, val: int, test: int) -> argparse.ArgumentPa
     ap.add_argument("--val", type=int, default=val)
     ap.add_argument("--test", type=int, default=test)
     return ap
+
+
+def fetch_sources(src: Path | None, work: Path, files: list[tuple[str, str, str | None]],
+                  ready: list[str]) -> Path:
+    """Where the upstream files are, extracted. ``files``: (file name, url, md5) of each archive or
+    file; ``ready``: paths that exist once everything is extracted.
+
+    * ``src`` a folder that already holds ``ready``: used as it is (nothing is copied);
+    * ``src`` a folder holding the downloaded files (archives): extracted safely into ``work/raw``;
+    * ``src`` None: everything is downloaded into ``work/downloads`` (checksums verified), then extracted.
+    """
+    from .download import download, safe_extract
+    if src is not None and all((Path(src) / r).exists() for r in ready):
+        print(f"using the extracted files in {src}")
+        return Path(src)
+    raw = work / "raw"
+    for name, url, md5 in files:
+        if src is not None:
+            path = Path(src) / name
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: not found; --from must hold either the extracted data "
+                                        f"({', '.join(ready)}) or the downloaded files ({', '.join(f[0] for f in files)})")
+        else:
+            path = download(url, work / "downloads" / name, md5=md5)
+        if name.endswith((".tgz", ".tar.gz", ".tar", ".zip")):
+            print(f"extracting {path.name}")
+            safe_extract(path, raw)
+        else:
+            raw.mkdir(parents=True, exist_ok=True)
+            import shutil
+            shutil.copyfile(path, raw / name)
+    missing = [r for r in ready if not (raw / r).exists()]
+    if missing:
+        raise FileNotFoundError(f"{raw}: after extraction {missing[0]} is still missing; are these the right archives?")
+    return raw
+
+
+def square(img, size: int, mask=None):
+    """The official preprocessing: shorter side to ``size`` with nearest neighbour, centre crop,
+    for the image and (with the same geometry) its label map. Returns uint8 arrays."""
+    from PIL import Image
+    from redo_lite.data import resize_crop, to_rgb
+    out = np.asarray(resize_crop(to_rgb(img), size))
+    if mask is None:
+        return out, None
+    return out, np.asarray(resize_crop(Image.fromarray(mask.astype(np.uint8), "L"), size))

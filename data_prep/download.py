@@ -26,17 +26,31 @@ class ChecksumError(ValueError):
     pass
 
 
-def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
+def digest(path: Path, algorithm: str, chunk: int = 1 << 20) -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
 
 
-def download(url: str, dest: Path, sha256: str | None = None) -> Path:
+def sha256sum(path: Path) -> str:
+    return digest(path, "sha256")
+
+
+def _matches(path: Path, sha256: str | None, md5: str | None) -> tuple[bool, str]:
+    for algorithm, want in (("sha256", sha256), ("md5", md5)):
+        if want is not None:
+            got = digest(path, algorithm)
+            return got == want, f"expected {algorithm} {want}, got {got}"
+    return True, ""
+
+
+def download(url: str, dest: Path, sha256: str | None = None, md5: str | None = None) -> Path:
+    """Fetch ``url`` to ``dest`` and verify it (SHA-256, else MD5 where that is all that is
+    published; with neither, the file is kept unverified and the function says so)."""
     dest = Path(dest)
-    if dest.exists() and (sha256 is None or sha256sum(dest) == sha256):
+    if dest.exists() and _matches(dest, sha256, md5)[0]:
         print(f"{dest}: already downloaded")
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -44,12 +58,12 @@ def download(url: str, dest: Path, sha256: str | None = None) -> Path:
     print(f"downloading {url} -> {dest}")
     with urllib.request.urlopen(url, timeout=60) as r, open(part, "wb") as f:
         shutil.copyfileobj(r, f, 1 << 20)
-    if sha256 is not None:
-        got = sha256sum(part)
-        if got != sha256:
-            part.unlink()
-            raise ChecksumError(f"{dest}: checksum mismatch (expected sha256 {sha256}, got {got}); "
-                                "the partial download was deleted")
+    ok, why = _matches(part, sha256, md5)
+    if not ok:
+        part.unlink()
+        raise ChecksumError(f"{dest}: checksum mismatch ({why}); the partial download was deleted")
+    if sha256 is None and md5 is None:
+        print(f"{dest}: no published checksum known; kept unverified")
     os.replace(part, dest)
     return dest
 

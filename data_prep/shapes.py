@@ -45,7 +45,6 @@ def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 5000, n_val: 
     writer.finish({"name": "textured-shapes", "regions": 2, "size": size, "seed": seed,
                    "labels": {"0": "background", "1": "object"},
                    "counts": {"train": n_train, "val": n_val, "test": n_test}})
-    print(f"wrote {n_train} train / {n_val} val / {n_test} test images")
 
 
 def main(argv=None):

@@ -130,7 +130,11 @@ class ImageFolderData:
         if limit:
             self.stems = self.stems[:limit]
         mask_dir = self.root / "masks"
-        with_masks = mask_dir.is_dir() and any(mask_dir.iterdir())
+        have = [(mask_dir / f"{s}.png").exists() for s in self.stems] if mask_dir.is_dir() else [False]
+        with_masks = all(have)
+        if any(have) and not with_masks:                    # some but not all: a missing file
+            stem = self.stems[have.index(False)]
+            raise DataError(f"{mask_dir / (stem + '.png')}: mask missing for image {all_images[stem].name}")
         if need_masks and not with_masks:
             raise DataError(f"{mask_dir}: ground-truth masks are needed here but there are none")
         imgs, masks = [], []
@@ -139,10 +143,7 @@ class ImageFolderData:
             img = to_rgb(open_image(path))
             imgs.append(np.asarray(resize_crop(img, size)))
             if with_masks:
-                mpath = mask_dir / f"{stem}.png"
-                if not mpath.exists():
-                    raise DataError(f"{mpath}: mask missing for image {path.name}")
-                masks.append(np.asarray(resize_crop(load_mask(mpath, img.size, regions), size)))
+                masks.append(np.asarray(resize_crop(load_mask(mask_dir / f"{stem}.png", img.size, regions), size)))
         self.images = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
         self.masks = torch.from_numpy(np.stack(masks)) if with_masks else None
         self.size, self.regions = size, regions

@@ -1,0 +1,65 @@
+r"""Flowers+LFW: the two data sets fused, without labels of which is which (paper §5.1).
+
+Neither official repository has code for it, and the paper does not say how the images were mixed;
+this script takes the simplest reading and says so: every split is the union of the two data sets'
+same split (stems prefixed ``flowers_`` and ``lfw_``), images copied as prepared. LFW's train images
+have no masks, so the fused train split has none either (it is not scored).
+
+    python -m data_prep.flowers_lfw --out data/flowers_lfw [--from PATH] [--flowers DIR] [--lfw DIR]
+
+``--flowers``/``--lfw`` take folders already prepared by ``data_prep.flowers``/``data_prep.lfw``;
+without them both are prepared under ``OUT/_parts`` (from ``--from``'s subfolders ``flowers/`` and
+``lfw/``, or downloaded).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .common import DatasetWriter, source_parser
+
+
+def build(out: Path, flowers: Path | None = None, lfw: Path | None = None, src: Path | None = None,
+          size: int = 128) -> dict:
+    out = Path(out)
+    if flowers is None:
+        from .flowers import build as build_flowers
+        flowers = out / "_parts" / "flowers"
+        build_flowers(flowers, src / "flowers" if src else None, size)
+    if lfw is None:
+        from .lfw import build as build_lfw
+        lfw = out / "_parts" / "lfw"
+        build_lfw(lfw, src / "lfw" if src else None, src / "lfw" / "datasplits" if src else None, size)
+    writer, counts = DatasetWriter(out), {}
+    for split in ("train", "val", "test"):
+        for prefix, part in (("flowers", Path(flowers)), ("lfw", Path(lfw))):
+            split_file = part / "splits" / f"{split}.txt"
+            if not split_file.exists():
+                raise FileNotFoundError(f"{split_file}: not found; is {part} a prepared data folder?")
+            stems = split_file.read_text().split()
+            counts[split] = counts.get(split, 0) + len(stems)
+            for stem in stems:
+                new = f"{prefix}_{stem}"
+                for sub in ("images", "masks"):
+                    srcfile = part / sub / f"{stem}.png"
+                    dst = out / sub / f"{new}.png"
+                    if srcfile.exists() and not dst.exists():
+                        shutil.copyfile(srcfile, dst.with_name(dst.name + ".tmp"))
+                        dst.with_name(dst.name + ".tmp").replace(dst)
+                writer.add(split, new)
+    info = {"name": "flowers+lfw", "regions": 2, "size": size, "labels": {"0": "background", "1": "object"},
+            "splits": "union of the Flowers and LFW splits (our reading; unspecified in the paper)",
+            "counts": counts}
+    return writer.finish(info)
+
+
+def main(argv=None):
+    ap = source_parser(__doc__)
+    ap.add_argument("--flowers", type=Path, help="a folder prepared by data_prep.flowers")
+    ap.add_argument("--lfw", type=Path, help="a folder prepared by data_prep.lfw")
+    a = ap.parse_args(argv)
+    build(a.out, a.flowers, a.lfw, a.src, a.size)
+
+
+if __name__ == "__main__":
+    main()
