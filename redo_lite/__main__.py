@@ -32,7 +32,7 @@ def _cmd_train(a):
         cfg = cfg.override(a.set)
     elif a.set and cfg.differences(cfg.override(a.set).to_dict()):
         raise SystemExit(f"error: {run_cfg}: --set would change a run that already exists; use another --out")
-    trainer = Trainer(cfg, a.data, a.out, seed=a.seed, device=a.device)
+    trainer = Trainer(cfg, a.data, a.out, seed=a.seed, device=a.device, amp=a.amp, compile=a.compile)
     if trainer.resumed:
         print(f"resuming {a.out} at step {trainer.step} (attempt {trainer.attempt})", file=sys.stderr)
     print(json.dumps(trainer.fit(steps=a.steps, minutes=a.minutes)))
@@ -79,6 +79,8 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device")
     t.add_argument("--threads", type=int, help="torch CPU threads (1 is fastest on a busy 2-core machine)")
+    t.add_argument("--amp", action="store_true", help="bfloat16 autocast for the forward passes (GPU)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the networks for the step")
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a preset setting, e.g. --set lambda_z=0 (repeatable; see redo_lite/config.py)")
     t.set_defaults(fn=_cmd_train)

@@ -85,23 +85,28 @@ def redraw_batch(nets: dict, x: torch.Tensor, z: torch.Tensor, hard: bool = Fals
     return masks, drawn, redraw_all(x, masks, drawn).flatten(0, 1)
 
 
-def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float, hard: bool = False) -> dict:
-    """One ReDO step: F, G_k and delta first, then D on recomputed composites."""
+def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float, hard: bool = False,
+               amp: bool = False) -> dict:
+    """One ReDO step: F, G_k and delta first, then D on recomputed composites. ``amp``: forward
+    passes in bfloat16 autocast (no loss scaling needed with bf16)."""
     D, Z = nets["D"], nets["Z"]
+    autocast = lambda: torch.autocast(x_gen.device.type, dtype=torch.bfloat16, enabled=amp)
     # 1. F, G_k and delta: fool D, and let delta recover z from the fully redrawn image
     for o in opts.values():
         o.zero_grad(set_to_none=True)
-    masks, drawn, fakes = redraw_batch(nets, x_gen, z, hard)
-    loss_adv = hinge_g(D(fakes))
-    loss_z = z_loss(Z(assemble(drawn)), z, lambda_z)
+    with autocast():
+        masks, drawn, fakes = redraw_batch(nets, x_gen, z, hard)
+        loss_adv = hinge_g(D(fakes).float())
+        loss_z = z_loss(Z(assemble(drawn)).float(), z, lambda_z)
     (loss_adv + loss_z).backward()
     for k in "FGZ":
         opts[k].step()
     # 2. D: real batch against composites recomputed with the updated F and G (same x, same z)
     opts["D"].zero_grad(set_to_none=True)
-    with torch.no_grad():
+    with torch.no_grad(), autocast():
         fakes = redraw_batch(nets, x_gen, z, hard)[2]
-    loss_d = hinge_d(D(x_real), D(fakes))
+    with autocast():
+        loss_d = hinge_d(D(x_real).float(), D(fakes).float())
     loss_d.backward()
     opts["D"].step()
     return {"loss_g": loss_adv.item(), "loss_z": loss_z.item(), "loss_d": loss_d.item(),
@@ -112,10 +117,10 @@ class Trainer:
     """Holds the networks, optimisers and RNG of one run folder, and trains them."""
 
     def __init__(self, cfg: Config, data_dir, run_dir, seed: int = 0, device: str | None = None,
-                 progress: bool = True):
+                 progress: bool = True, amp: bool = False, compile: bool = False):
         self.cfg, self.run, self.seed = cfg, Path(run_dir), seed
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.progress = progress
+        self.progress, self.amp, self.compile = progress, amp, compile
         # channels_last: 15-35% faster convolutions on this CPU (measured), and the fast layout on GPUs
         self.memory_format = torch.channels_last
         self.train_data = ImageFolderData(data_dir, "train", cfg.size, cfg.regions)
@@ -144,6 +149,8 @@ class Trainer:
         self.nets = {k: v.to(self.device, memory_format=self.memory_format) for k, v in build_nets(self.cfg).items()}
         self.opts = make_optimizers(self.cfg, self.nets)
         self.rng = torch.Generator().manual_seed(self.seed * 1009 + self.attempt)
+        # the step runs compiled modules where asked; the plain ones (same parameters) are saved
+        self.step_nets = {k: torch.compile(v) for k, v in self.nets.items()} if self.compile else self.nets
 
     def _state(self) -> dict:
         return {"nets": {k: v.state_dict() for k, v in self.nets.items()},
@@ -193,7 +200,7 @@ class Trainer:
         cfg = self.cfg
         x_gen, x_real = self._batch(), self._batch()                        # two independent real batches
         z = sample_z(cfg.batch, cfg.regions, cfg.z_dim, self.rng).to(self.device)
-        out = train_step(self.nets, self.opts, x_gen, x_real, z, cfg.lambda_z, cfg.hard_masks)
+        out = train_step(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z, cfg.hard_masks, self.amp)
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
             raise TrainingError(f"non-finite {', '.join(bad)} at step {self.step} (attempt {self.attempt}); "

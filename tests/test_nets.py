@@ -97,6 +97,21 @@ def test_flowers_paper_matches_the_official_parameter_counts():
     assert round(counts["Z"] / 1e6, 1) == 38.5
 
 
+def test_describe_prints_the_reference_counts_for_lfw_paper():
+    import json, subprocess, sys
+    # shared/research/redo_reference.md: G 61.9 M at ch=64 (2 regions); D, delta and F as for Flowers
+    out = json.loads(subprocess.run([sys.executable, "-m", "redo_lite", "describe", "--preset", "lfw-paper"],
+                                    capture_output=True, text=True, check=True).stdout)["parameters"]
+    assert round(out["G"] / 1e6, 1) == 61.9 and round(out["D"] / 1e6, 1) == 38.4
+    assert round(out["Z"] / 1e6, 1) == 38.5 and round(out["F"] / 1e6, 3) == 0.275
+
+
+def test_cub_paper_has_the_flowers_architecture():
+    arch = lambda c: {k: v for k, v in c.to_dict().items() if k not in ("preset", "eval_images", "lambda_z")}
+    assert arch(get_preset("cub-paper")) == arch(get_preset("flowers-paper"))
+    assert get_preset("lfw-paper").lambda_z == 15.0 and get_preset("flowers-paper").lambda_z == 5.0
+
+
 def test_presets_round_trip():
     for name in PRESETS:
         cfg = get_preset(name)

@@ -68,3 +68,17 @@ def test_collapse_restart_is_logged_counted_and_bounded(tiny_c2mnist, tmp_path):
     assert [r["restarts"] for r in rows if r["kind"] == "restart"] == [1, 2]
     assert any(r["kind"] == "restart_gave_up" for r in rows)
     assert out["restarts"] == 2 and out["attempt"] == 2
+
+
+def test_a_bf16_autocast_step_runs_and_updates_the_weights(tiny_c2mnist):
+    from redo_lite.nets import build_nets
+    from redo_lite.train import make_optimizers, train_step
+    cfg = tiny_config()
+    torch.manual_seed(0)
+    nets = build_nets(cfg)
+    opts = make_optimizers(cfg, nets)
+    before = nets["D"].head.weight.detach().clone()
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    out = train_step(nets, opts, x, x.flip(0), torch.randn(4, 3, cfg.z_dim), cfg.lambda_z, amp=True)
+    assert all(torch.isfinite(torch.tensor(v)) for v in out.values())
+    assert not torch.equal(before, nets["D"].head.weight)
