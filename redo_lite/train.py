@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -119,8 +120,19 @@ class Trainer:
     def __init__(self, cfg: Config, data_dir, run_dir, seed: int = 0, device: str | None = None,
                  progress: bool = True, amp: bool = False, compile: bool = False):
         self.cfg, self.run, self.seed = cfg, Path(run_dir), seed
+        # several processes (torchrun): each takes a slice of every global batch; rank 0 writes files
+        self.world, self.rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+        self.main = self.rank == 0
+        if self.world > 1:
+            if cfg.batch % self.world:
+                raise ValueError(f"batch {cfg.batch} does not split over {self.world} processes")
+            import torch.distributed as dist
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+            if torch.cuda.is_available() and device is None:
+                device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.progress, self.amp, self.compile = progress, amp, compile
+        self.progress, self.amp, self.compile = progress and self.main, amp, compile
         # channels_last: 15-35% faster convolutions on this CPU (measured), and the fast layout on GPUs
         self.memory_format = torch.channels_last
         self.train_data = ImageFolderData(data_dir, "train", cfg.size, cfg.regions)
@@ -129,7 +141,7 @@ class Trainer:
             self.val_data = ImageFolderData(data_dir, "val", cfg.size, cfg.regions, need_masks=True,
                                             limit=cfg.eval_images)
         self.run.mkdir(parents=True, exist_ok=True)
-        for stale in self.run.glob("*.tmp"):               # a write cut short by a crash; the real file is intact
+        for stale in self.run.glob("*.tmp") if self.main else []:   # a write cut short by a crash
             stale.unlink()
         self.log_path = self.run / "metrics.jsonl"
         self.attempt = self.restarts = self.step = self.total_steps = 0
@@ -138,8 +150,9 @@ class Trainer:
         if self.resumed:
             self._resume()
         else:
-            cfg.save(self.run / "config.json")
-            self.log_path.write_text("")
+            if self.main:
+                cfg.save(self.run / "config.json")
+                self.log_path.write_text("")
             self._fresh()
 
     # --- building and restoring -----------------------------------------------------------------
@@ -149,8 +162,14 @@ class Trainer:
         self.nets = {k: v.to(self.device, memory_format=self.memory_format) for k, v in build_nets(self.cfg).items()}
         self.opts = make_optimizers(self.cfg, self.nets)
         self.rng = torch.Generator().manual_seed(self.seed * 1009 + self.attempt)
-        # the step runs compiled modules where asked; the plain ones (same parameters) are saved
-        self.step_nets = {k: torch.compile(v) for k, v in self.nets.items()} if self.compile else self.nets
+        # the step runs DDP-wrapped and/or compiled modules where asked; the plain ones (same parameters) are saved
+        self.step_nets = dict(self.nets)
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.step_nets = {k: DDP(v, device_ids=ids) for k, v in self.step_nets.items()}
+        if self.compile:
+            self.step_nets = {k: torch.compile(v) for k, v in self.step_nets.items()}
 
     def _state(self) -> dict:
         return {"nets": {k: v.state_dict() for k, v in self.nets.items()},
@@ -176,31 +195,45 @@ class Trainer:
         self.rng.set_state(state["rng"]); torch.set_rng_state(state["torch_rng"])
         for k in ("step", "restarts", "total_steps", "elapsed", "best"):
             setattr(self, k, state[k])
-        lines = self.log_path.read_text().splitlines(keepends=True) if self.log_path.exists() else []
-        ckpt.atomic_write_text(self.log_path, "".join(lines[:state["log_lines"]]))   # drop rows after it
+        if self.main:
+            lines = self.log_path.read_text().splitlines(keepends=True) if self.log_path.exists() else []
+            ckpt.atomic_write_text(self.log_path, "".join(lines[:state["log_lines"]]))   # drop rows after it
 
     def _log_lines(self) -> int:
         return len(self.log_path.read_text().splitlines()) if self.log_path.exists() else 0
 
     def log(self, **row):
+        if not self.main:
+            return
         row = {"attempt": self.attempt, "step": self.step, "total_steps": self.total_steps,
                "minutes": round(self.elapsed / 60, 3), **row}
         with open(self.log_path, "a") as f:
             f.write(json.dumps(row) + "\n")
 
     def save(self):
-        ckpt.atomic_save(self._state(), self.run / "last.pt")
+        if self.main:
+            ckpt.atomic_save(self._state(), self.run / "last.pt")
 
     # --- one training step ------------------------------------------------------------------------
+    def _slice(self, t):
+        """This process's share of a global batch (every process draws the same global batch)."""
+        b = t.shape[0] // self.world
+        return t[self.rank * b:(self.rank + 1) * b]
+
     def _batch(self):
-        idx = torch.randint(len(self.train_data), (self.cfg.batch,), generator=self.rng)
+        idx = self._slice(torch.randint(len(self.train_data), (self.cfg.batch,), generator=self.rng))
         return self.train_data.batch(idx)[0].to(self.device, memory_format=self.memory_format)
 
     def train_step(self) -> dict:
         cfg = self.cfg
         x_gen, x_real = self._batch(), self._batch()                        # two independent real batches
-        z = sample_z(cfg.batch, cfg.regions, cfg.z_dim, self.rng).to(self.device)
+        z = self._slice(sample_z(cfg.batch, cfg.regions, cfg.z_dim, self.rng)).to(self.device)
         out = train_step(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z, cfg.hard_masks, self.amp)
+        if self.world > 1:                                  # log the global-batch means
+            import torch.distributed as dist
+            vals = torch.tensor(list(out.values()), dtype=torch.float64)
+            dist.all_reduce(vals)
+            out = dict(zip(out, (vals / self.world).tolist()))
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
             raise TrainingError(f"non-finite {', '.join(bad)} at step {self.step} (attempt {self.attempt}); "
@@ -216,9 +249,10 @@ class Trainer:
             self.log(kind="eval", split="val", **m)
             if m[self.cfg.select_metric] > self.best:
                 self.best = m[self.cfg.select_metric]
-                ckpt.atomic_save({"nets": {k: v.state_dict() for k, v in self.nets.items()},
-                                  "step": self.step, "attempt": self.attempt, "metrics": m,
-                                  "config": self.cfg.to_dict()}, self.run / "best.pt")
+                if self.main:
+                    ckpt.atomic_save({"nets": {k: v.state_dict() for k, v in self.nets.items()},
+                                      "step": self.step, "attempt": self.attempt, "metrics": m,
+                                      "config": self.cfg.to_dict()}, self.run / "best.pt")
         else:                                               # no labels: watch the areas on train images
             x = self.train_data.batch(torch.arange(min(len(self.train_data), self.cfg.eval_images)))[0]
             pred, soft = predict(self.nets["F"], x, soft=True)
