@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from scipy.io import savemat
-
 from data_prep import cub, flowers, flowers_lfw, lfw
 from redo_lite.data import ImageFolderData
 
@@ -17,12 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 rng = np.random.default_rng(0)
 
 
-def blob(h, w, cy, cx, r):
-    yy, xx = np.mgrid[:h, :w]
-    return (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+from data_prep.fixtures import disc as blob
 
 
 def make_flowers(src: Path, n=6, h=60, w=80):
+    """The fixture with a fixed disc in the middle and the splits trnid 1-2, valid 3, tstid 4-6."""
+    from scipy.io import savemat
     (src / "jpg").mkdir(parents=True)
     (src / "segmim").mkdir()
     for i in range(1, n + 1):
@@ -33,6 +31,14 @@ def make_flowers(src: Path, n=6, h=60, w=80):
         Image.fromarray(seg).save(src / "segmim" / f"segmim_{i:05d}.jpg", quality=100)
     savemat(src / "setid.mat", {"trnid": np.array([1, 2]), "valid": np.array([3]), "tstid": np.array([4, 5, 6])})
     return src
+
+
+def test_the_random_flowers_fixture_prepares(tmp_path):
+    from data_prep.fixtures import make_flowers as random_flowers
+    info = flowers.build(tmp_path / "out", random_flowers(tmp_path / "src", n=12), size=16)
+    assert info["counts"] == {"train": 8, "val": 2, "test": 2}
+    m = ImageFolderData(tmp_path / "out", "train", 16, 2, need_masks=True).masks.float().mean()
+    assert 0.05 < m < 0.6
 
 
 def test_flower_mask_follows_the_official_colour_rule():
