@@ -53,6 +53,11 @@ def test_solution_runs_and_every_check_passes(path, tmp_path):
     if path.stem.startswith("08"):
         (r,) = results
         assert r["iou"] > r["trivial_iou"], r          # the fast training run beats all-background
+    if path.stem.startswith("11"):
+        (r,) = results
+        assert [row["k"] for row in r["supervised"]] == [1, 4]
+        assert r["baselines"]["k-means on colour"] > 0.9          # flat colours: k-means is near perfect
+        assert all(0 <= v <= 1 for v in r["baselines"].values())
     if path.stem.startswith(("09", "10")):
         (r,) = results
         assert 0 < r["iou"] <= 1
