@@ -117,6 +117,13 @@ def fetch_sources(src: Path | None, work: Path, files: list[tuple[str, str, str 
     return raw
 
 
+def same_size(img, img_path: Path, mask_img, mask_path: Path) -> None:
+    """Refuse an image and its mask of different sizes, naming both files."""
+    if mask_img.size != img.size:
+        raise ValueError(f"{mask_path}: size {mask_img.size[0]}x{mask_img.size[1]} differs from its image "
+                         f"{img_path.name} ({img.size[0]}x{img.size[1]})")
+
+
 def square(img, size: int, mask=None):
     """The official preprocessing: shorter side to ``size`` with nearest neighbour, centre crop,
     for the image and (with the same geometry) its label map. Returns uint8 arrays."""

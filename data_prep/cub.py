@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import DatasetWriter, fetch_sources, source_parser, square
+from .common import DatasetWriter, fetch_sources, same_size, source_parser, square
 from .download import download
 
 FILES = [("CUB_200_2011.tgz", "https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz", None),
@@ -52,8 +52,9 @@ def build(out: Path, src: Path | None = None, split_file: Path | None = None, si
         if writer.exists(stem):
             writer.add(split, stem)
             continue
-        img = open_image(root / "CUB_200_2011" / "images" / rel)
-        seg = open_image(root / "segmentations" / Path(rel).with_suffix(".png"))
+        img_path, seg_path = root / "CUB_200_2011" / "images" / rel, root / "segmentations" / Path(rel).with_suffix(".png")
+        img, seg = open_image(img_path), open_image(seg_path)
+        same_size(img, img_path, seg, seg_path)
         writer.add(split, stem, *square(img, size, bird_mask(seg)))
     info = {"name": "cub", "regions": 2, "size": size, "labels": {"0": "background", "1": "bird"},
             "splits": "ReDO datasplits/cub/train_val_test_split.txt", "counts": counts}

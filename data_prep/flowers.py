@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import DatasetWriter, fetch_sources, source_parser, square
+from .common import DatasetWriter, fetch_sources, same_size, source_parser, square
 
 URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
 FILES = [("102flowers.tgz", URL + "102flowers.tgz", "52808999861908f626f3c1f4e79d11fa"),
@@ -59,10 +59,9 @@ def build(out: Path, src: Path | None = None, size: int = 128) -> dict:
             if writer.exists(stem):
                 writer.add(split, stem)
                 continue
-            img = open_image(root / "jpg" / f"{stem}.jpg")
-            seg = open_image(root / "segmim" / f"segmim_{i:05d}.jpg")
-            if seg.size != img.size:
-                raise ValueError(f"{root / 'segmim' / f'segmim_{i:05d}.jpg'}: size {seg.size} differs from its image {img.size}")
+            img_path, seg_path = root / "jpg" / f"{stem}.jpg", root / "segmim" / f"segmim_{i:05d}.jpg"
+            img, seg = open_image(img_path), open_image(seg_path)
+            same_size(img, img_path, seg, seg_path)
             writer.add(split, stem, *square(img, size, flower_mask(seg)))
     info = {"name": "flowers", "regions": 2, "size": size, "labels": {"0": "background", "1": "flower"},
             "splits": "train = tstid, val = valid, test = trnid (official ReDO code)",

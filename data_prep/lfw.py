@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import DatasetWriter, fetch_sources, source_parser, square
+from .common import DatasetWriter, fetch_sources, same_size, source_parser, square
 from .download import download
 
 URL = "http://vis-www.cs.umass.edu/lfw/"
@@ -66,8 +66,12 @@ def build(out: Path, src: Path | None = None, splits: Path | None = None, size: 
             if writer.exists(stem, with_mask=labelled):
                 writer.add(split, stem)
                 continue
-            img = open_image(root / "lfw_funneled" / person / f"{name}.jpg")
-            mask = face_mask(open_image(ppm)) if labelled else None
+            img_path = root / "lfw_funneled" / person / f"{name}.jpg"
+            img, mask = open_image(img_path), None
+            if labelled:
+                label = open_image(ppm)
+                same_size(img, img_path, label, ppm)
+                mask = face_mask(label)
             writer.add(split, stem, *square(img, size, mask))
     info = {"name": "lfw", "regions": 2, "size": size, "labels": {"0": "background", "1": "face and hair"},
             "splits": "ReDO datasplits/lfw-funneled (train has no masks)", "counts": counts}

@@ -173,3 +173,72 @@ def test_flowers_lfw_is_the_union_of_both(tmp_path):
     assert info["counts"] == {"train": 5, "val": 3, "test": 3}
     test = ImageFolderData(tmp_path / "out", "test", 16, 2, need_masks=True)
     assert sorted(test.stems) == ["flowers_image_00001", "flowers_image_00002", "lfw_Cy_C_0001"]
+
+
+# Every odd or broken image kind of tests/test_bad_input.py, planted in each script's upstream layout:
+# the documented conversions go through, the broken files stop the script with the file named.
+from test_bad_input import REFUSED  # noqa: E402
+
+
+def plant(script, src, writer):
+    """Replace one image of a fixture with ``writer``'s file; return its path."""
+    if script == "flowers":
+        path = src / "jpg" / "image_00004.jpg"
+    elif script == "lfw":
+        path = src / "lfw_funneled" / "Bob_B" / "Bob_B_0001.jpg"
+    else:
+        path = src / "CUB_200_2011" / "images" / "001.Bird" / "Bird_0002.jpg"
+    tmp = path.with_name("planted.png")
+    writer(tmp)
+    planted = tmp if tmp.exists() else tmp.with_suffix(".jpg")
+    planted.replace(path)                                     # the upstream name, whatever the content
+    return path
+
+
+def run_script(script, src, out):
+    if script == "flowers":
+        return flowers.build(out, src, size=16)
+    if script == "lfw":
+        return lfw.build(out, src, src / "datasplits", size=16)
+    return cub.build(out, src, src / "split.txt", size=16)
+
+
+MAKERS = {"flowers": make_flowers, "lfw": make_lfw, "cub": make_cub}
+
+
+def reencode(mode):
+    """A writer that re-saves the fixture's own image (same size) in another mode."""
+    def write(path):
+        img = Image.open(path.with_name(TARGET[path.parent.name])).convert("RGB")
+        if mode == "I;16":
+            Image.fromarray((np.asarray(img.convert("L"), np.uint16) * 257)).save(path)
+        elif mode == "CMYK":
+            img.convert("CMYK").save(path.with_suffix(".jpg"))
+        elif mode == "P":
+            img.convert("P", palette=Image.ADAPTIVE).save(path)
+        else:
+            img.convert(mode).save(path)
+    return write
+
+
+TARGET = {"jpg": "image_00004.jpg", "Bob_B": "Bob_B_0001.jpg", "001.Bird": "Bird_0002.jpg"}
+
+
+@pytest.mark.parametrize("script", sorted(MAKERS))
+@pytest.mark.parametrize("mode", ["L", "1", "P", "RGBA", "I;16", "CMYK"])
+def test_scripts_convert_odd_image_modes(tmp_path, script, mode):
+    src = MAKERS[script](tmp_path / "src")
+    plant(script, src, reencode(mode))
+    run_script(script, src, tmp_path / "out")
+    assert len(list((tmp_path / "out" / "images").iterdir())) >= 3
+
+
+@pytest.mark.parametrize("script", sorted(MAKERS))
+@pytest.mark.parametrize("kind", sorted(REFUSED) + ["another size"])
+def test_scripts_refuse_broken_images(tmp_path, script, kind):
+    src = MAKERS[script](tmp_path / "src")
+    writer = (lambda p: Image.fromarray(rng.integers(0, 255, (7, 9, 3), dtype=np.uint8)).save(p)) \
+        if kind == "another size" else REFUSED[kind][0]
+    path = plant(script, src, writer)
+    with pytest.raises(Exception, match=path.name if kind != "another size" else r"size|differs"):
+        run_script(script, src, tmp_path / "out")
