@@ -35,7 +35,11 @@ def _cmd_train(a):
     trainer = Trainer(cfg, a.data, a.out, seed=a.seed, device=a.device, amp=a.amp, compile=a.compile)
     if trainer.resumed:
         print(f"resuming {a.out} at step {trainer.step} (attempt {trainer.attempt})", file=sys.stderr)
-    print(json.dumps(trainer.fit(steps=a.steps, minutes=a.minutes)))
+    out = trainer.fit(steps=a.steps, minutes=a.minutes)
+    test = trainer.final_test(a.data)
+    if test is not None:
+        out["test"] = {k: test[k] for k in ("acc", "iou", "acc_split", "iou_split")}
+    print(json.dumps(out))
 
 
 def _cmd_evaluate(a):

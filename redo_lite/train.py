@@ -275,6 +275,24 @@ class Trainer:
         self.save()
         return False
 
+    def final_test(self, data_dir) -> dict | None:
+        """The selected model (best.pt, else the current F) scored on the test split, logged as a
+        ``kind: test`` row; None when the data has no labelled test split."""
+        if not (Path(data_dir) / "splits" / "test.txt").exists():
+            return None
+        test = ImageFolderData(data_dir, "test", self.cfg.size, self.cfg.regions)
+        if test.masks is None:
+            return None
+        F = self.nets["F"]
+        if (self.run / "best.pt").exists():
+            from .nets import MaskNet
+            F = MaskNet(self.cfg).to(self.device)
+            ckpt.load_nets({"F": F}, ckpt.load(self.run / "best.pt")["nets"], self.run / "best.pt")
+        m = evaluate(F.eval(), test)
+        m.pop("per_image_iou")
+        self.log(kind="test", split="test", **m)
+        return m
+
     def fit(self, steps: int | None = None, minutes: float | None = None, callback=None) -> dict:
         """Train until ``steps`` (of the current attempt) or ``minutes`` of wall time in total
         (restarts and earlier sessions of this run counted in). ``callback(trainer)`` is called

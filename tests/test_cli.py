@@ -28,8 +28,11 @@ def trained(tiny_c2mnist, tmp_path_factory):
 
 def test_train_writes_a_run_and_resumes(trained, tiny_c2mnist):
     assert {"config.json", "last.pt", "best.pt", "metrics.jsonl"} <= {p.name for p in trained.iterdir()}
+    rows = [json.loads(l) for l in (trained / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["kind"] == "test" and rows[-1]["images"] == 8          # the final test-split score
     r = cli("train", "--data", tiny_c2mnist, "--out", trained, "--steps", "4", "--threads", "1")
-    assert "resuming" in r.stderr and json.loads(r.stdout.splitlines()[-1])["step"] == 4
+    out = json.loads(r.stdout.splitlines()[-1])
+    assert "resuming" in r.stderr and out["step"] == 4 and 0 <= out["test"]["iou"] <= 1
 
 
 def test_evaluate_prints_json(trained, tiny_c2mnist):
