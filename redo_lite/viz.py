@@ -39,5 +39,7 @@ def redraw_grid(nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None
     return make_grid(tiles, nrow=len(cols), padding=1, pad_value=1.0)
 
 
-def save_redraw_grid(path, nets, images, gt=None, n_z=4, seed=0) -> None:
-    save_image(redraw_grid(nets, images, gt, n_z, seed), path)
+def save_redraw_grid(path, nets, images, gt=None, n_z=4, seed=0, scale: int = 3) -> None:
+    """The redraw grid as a PNG, each pixel drawn ``scale`` times larger (nearest neighbour)."""
+    grid = redraw_grid(nets, images, gt, n_z, seed)
+    save_image(torch.nn.functional.interpolate(grid[None], scale_factor=scale, mode="nearest")[0], path)
