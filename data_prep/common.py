@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,6 @@ def fetch_sources(src: Path | None, work: Path, files: list[tuple[str, str, str 
             safe_extract(path, raw)
         else:
             raw.mkdir(parents=True, exist_ok=True)
-            import shutil
             shutil.copyfile(path, raw / name)
     missing = [r for r in ready if not (raw / r).exists()]
     if missing:

@@ -48,6 +48,14 @@ def load(path: Path) -> dict:
                               f"{str(e).splitlines()[0][:300]})") from None
 
 
+def check_config(cfg, state: dict, path: Path, hint: str = "") -> None:
+    """Refuse a checkpoint saved with other settings than ``cfg``, naming the file and the settings."""
+    diff = cfg.differences(state.get("config", {})) if "config" in state else []
+    if diff:
+        raise CheckpointError(f"{path}: saved with preset {state['config'].get('preset')!r}, which differs "
+                              f"from {cfg.preset!r} in {', '.join(diff)}{hint}")
+
+
 def load_nets(nets: dict, states: dict, path: Path) -> None:
     """Load state_dicts into the networks; a shape or key mismatch names the file."""
     for name, net in nets.items():

@@ -11,9 +11,6 @@ import os
 
 import torch
 
-FAST = os.environ.get("REDO_FAST", "0") not in ("", "0", "false", "False")
-
-
 def env(name: str, default):
     """A notebook parameter: the environment variable ``name`` if set (cast to the default's type),
     else ``default``. With REDO_FAST=1 the notebooks pick their fast values."""
@@ -93,7 +90,7 @@ def z_sweep(nets: dict, image: torch.Tensor, dims=(0, 1, 2), values=(-2.0, -1.0,
     """A static grid: one row per (region, z dimension), one column per value of that dimension,
     the rest of z fixed. Returns (grid 3,H,W in [0,1], row labels)."""
     from torchvision.utils import make_grid
-    n, z_dim = len(nets["G"].gens), nets["G"].gens[0].dense.in_features
+    n, z_dim = len(nets["G"].gens), nets["G"].z_dim
     z0 = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
     tiles, labels = [], []
     for k in range(n):
@@ -119,7 +116,7 @@ def z_explorer(nets: dict, image: torch.Tensor, dims: int = 4, seed: int = 0):
     """ipywidgets: a region selector and sliders over the first ``dims`` entries of that region's
     z_k; the redrawn image updates live. The rest of z stays fixed."""
     import ipywidgets as W
-    n, z_dim = len(nets["G"].gens), nets["G"].gens[0].dense.in_features
+    n, z_dim = len(nets["G"].gens), nets["G"].z_dim
     z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
     region = W.Dropdown(options=[(f"region {k}", k) for k in range(n)], value=0, description="region")
     sliders = [W.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"z[{d}]",

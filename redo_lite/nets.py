@@ -204,6 +204,7 @@ class RegionGenerators(nn.Module):
     def __init__(self, cfg: Config):
         super().__init__()
         self.gens = nn.ModuleList(Generator(cfg) for _ in range(cfg.regions))
+        self.z_dim = cfg.z_dim
 
     def forward(self, masks, z):                  # masks: B,n,H,W  z: B,n,z_dim -> B,n,3,H,W
         return torch.stack([g(masks[:, k:k + 1], z[:, k]) for k, g in enumerate(self.gens)], 1)

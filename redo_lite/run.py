@@ -23,10 +23,7 @@ def load_run(run_dir, which: str = "best") -> tuple[Config, dict]:
     state = ckpt.load(path)
     if not isinstance(state, dict) or "nets" not in state:
         raise ckpt.CheckpointError(f"{path}: not a redo_lite checkpoint (no 'nets' entry)")
-    diff = cfg.differences(state["config"]) if "config" in state else []
-    if diff:
-        raise ckpt.CheckpointError(f"{path}: trained with preset {state['config'].get('preset')!r}, which "
-                                   f"differs from {run / 'config.json'} ({cfg.preset!r}) in {', '.join(diff)}")
+    ckpt.check_config(cfg, state, path, hint=f" (the preset in {run / 'config.json'})")
     nets = build_nets(cfg)
     ckpt.load_nets({k: v for k, v in nets.items() if k in state["nets"]}, state["nets"], path)
     for v in nets.values():

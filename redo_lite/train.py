@@ -182,11 +182,7 @@ class Trainer:
     def _resume(self):
         path = self.run / "last.pt"
         state = ckpt.load(path)
-        diff = self.cfg.differences(state.get("config", {}))
-        if diff:
-            raise ckpt.CheckpointError(f"{path}: saved with preset {state.get('config', {}).get('preset')!r}, "
-                                       f"which differs from {self.cfg.preset!r} in {', '.join(diff)}; "
-                                       "use another --out")
+        ckpt.check_config(self.cfg, {"config": {}, **state}, path, hint="; use another --out")
         self.attempt, self.seed = state["attempt"], state["seed"]
         self._fresh()
         ckpt.load_nets(self.nets, state["nets"], path)
@@ -278,19 +274,13 @@ class Trainer:
     def final_test(self, data_dir) -> dict | None:
         """The selected model (best.pt, else the current F) scored on the test split, logged as a
         ``kind: test`` row; None when the data has no labelled test split."""
-        if not (Path(data_dir) / "splits" / "test.txt").exists():
+        from .run import evaluate_run
+        split_file = Path(data_dir) / "splits" / "test.txt"
+        stems = split_file.read_text(encoding="utf-8").split() if split_file.exists() else []
+        if not stems or not (Path(data_dir) / "masks" / f"{stems[0]}.png").exists():
             return None
-        test = ImageFolderData(data_dir, "test", self.cfg.size, self.cfg.regions)
-        if test.masks is None:
-            return None
-        F = self.nets["F"]
-        if (self.run / "best.pt").exists():
-            from .nets import MaskNet
-            F = MaskNet(self.cfg).to(self.device)
-            ckpt.load_nets({"F": F}, ckpt.load(self.run / "best.pt")["nets"], self.run / "best.pt")
-        m = evaluate(F.eval(), test)
-        m.pop("per_image_iou")
-        self.log(kind="test", split="test", **m)
+        m = evaluate_run(self.run, data_dir, "test")          # best.pt, else last.pt
+        self.log(kind="test", **m)
         return m
 
     def fit(self, steps: int | None = None, minutes: float | None = None, callback=None) -> dict:

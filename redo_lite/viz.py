@@ -33,7 +33,7 @@ def redraw_grid(nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None
     cols.append(colorize(masks.argmax(1)))
     for k in range(n):
         for _ in range(n_z):
-            z = sample_z(b, n, G.gens[0].dense.in_features, gen).to(dev)
+            z = sample_z(b, n, G.z_dim, gen).to(dev)
             cols.append(to_unit(redraw_all(x, masks, G(masks, z))[:, k]))
     tiles = torch.stack(cols, 1).flatten(0, 1).cpu()           # row-major: image by image
     return make_grid(tiles, nrow=len(cols), padding=1, pad_value=1.0)
