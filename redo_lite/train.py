@@ -275,6 +275,8 @@ class Trainer:
         """The selected model (best.pt, else the current F) scored on the test split, logged as a
         ``kind: test`` row; None when the data has no labelled test split."""
         from .run import evaluate_run
+        if not self.main:                                   # rank 0 writes best.pt; it alone scores it
+            return None
         split_file = Path(data_dir) / "splits" / "test.txt"
         stems = split_file.read_text(encoding="utf-8").split() if split_file.exists() else []
         if not stems or not (Path(data_dir) / "masks" / f"{stems[0]}.png").exists():
