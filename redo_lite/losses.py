@@ -13,6 +13,12 @@ cannot be empty (an empty region would carry no information about its z):
 
 With the mean over all B*n*z_dim elements and lambda = 5 this is the paper's
 :math:`\lambda_z = 5/(n\cdot size_z)` on squared L2 norms.
+
+Mask impurity (not in the paper; off in the paper presets): soft masks can hide a region in mask
+*levels* (a faint tint over the background that wins no pixel after argmax). The Gini impurity of
+the masks at each pixel, normalised to [0, 1], is zero only for one-hot masks:
+
+.. math::  \mathcal L_M = \lambda_M(t) \cdot \mathrm{mean}_{pixels} \frac{1 - \sum_k (M^k)^2}{1 - 1/n}
 """
 from __future__ import annotations
 
@@ -33,3 +39,16 @@ def hinge_g(fake_scores: torch.Tensor) -> torch.Tensor:
 def z_loss(z_pred: torch.Tensor, z: torch.Tensor, lambda_z: float) -> torch.Tensor:
     """Information-conservation loss: lambda_z * mean((delta(I_gen) - z)^2)."""
     return lambda_z * ((z_pred - z) ** 2).mean()
+
+
+def mask_impurity(masks: torch.Tensor) -> torch.Tensor:
+    """Mean Gini impurity of soft masks B,n,H,W over pixels, scaled so uniform masks score 1."""
+    n = masks.shape[1]
+    return ((1 - (masks ** 2).sum(1)) / (1 - 1 / n)).mean()
+
+
+def ramp(step: int, start: int, full: int) -> float:
+    """0 before ``start``, rising linearly to 1 at ``full`` (a weight switched on gently)."""
+    if step < start:
+        return 0.0
+    return 1.0 if full <= start else min(1.0, (step - start) / (full - start))

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from . import checkpoint as ckpt
 from .config import Config
 from .data import DataError, ImageFolderData
-from .losses import hinge_d, hinge_g, z_loss
+from .losses import hinge_d, hinge_g, mask_impurity, ramp, z_loss
 from .metrics import region_areas, score
 from .nets import build_nets
 from .process import assemble, redraw_all, sample_z
@@ -87,9 +87,10 @@ def redraw_batch(nets: dict, x: torch.Tensor, z: torch.Tensor, hard: bool = Fals
 
 
 def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float, hard: bool = False,
-               amp: bool = False) -> dict:
+               amp: bool = False, lambda_m: float = 0.0) -> dict:
     """One ReDO step: F, G_k and delta first, then D on recomputed composites. ``amp``: forward
-    passes in bfloat16 autocast (no loss scaling needed with bf16)."""
+    passes in bfloat16 autocast (no loss scaling needed with bf16). ``lambda_m``: weight on the
+    masks' impurity (0 in the paper)."""
     D, Z = nets["D"], nets["Z"]
     autocast = lambda: torch.autocast(x_gen.device.type, dtype=torch.bfloat16, enabled=amp)
     # 1. F, G_k and delta: fool D, and let delta recover z from the fully redrawn image
@@ -99,7 +100,8 @@ def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float, hard: 
         masks, drawn, fakes = redraw_batch(nets, x_gen, z, hard)
         loss_adv = hinge_g(D(fakes).float())
         loss_z = z_loss(Z(assemble(drawn)).float(), z, lambda_z)
-    (loss_adv + loss_z).backward()
+        impurity = mask_impurity(masks.float())
+    (loss_adv + loss_z + lambda_m * impurity).backward()
     for k in "FGZ":
         opts[k].step()
     # 2. D: real batch against composites recomputed with the updated F and G (same x, same z)
@@ -111,7 +113,7 @@ def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float, hard: 
     loss_d.backward()
     opts["D"].step()
     return {"loss_g": loss_adv.item(), "loss_z": loss_z.item(), "loss_d": loss_d.item(),
-            "soft_area_min": masks.mean((0, 2, 3)).min().item()}
+            "impurity": impurity.item(), "soft_area_min": masks.mean((0, 2, 3)).min().item()}
 
 
 class Trainer:
@@ -224,7 +226,9 @@ class Trainer:
         cfg = self.cfg
         x_gen, x_real = self._batch(), self._batch()                        # two independent real batches
         z = self._slice(sample_z(cfg.batch, cfg.regions, cfg.z_dim, self.rng)).to(self.device)
-        out = train_step(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z, cfg.hard_masks, self.amp)
+        lambda_m = cfg.impurity_weight * ramp(self.step, cfg.impurity_start, cfg.impurity_full)
+        out = train_step(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z, cfg.hard_masks, self.amp,
+                         lambda_m)
         if self.world > 1:                                  # log the global-batch means
             import torch.distributed as dist
             vals = torch.tensor(list(out.values()), dtype=torch.float64)
