@@ -26,6 +26,7 @@ class Config:
     f_ppm_bins: tuple = (1, 2, 3, 6)  # pyramid pooling scales; () switches the PPM off
     temperature: float = 1.0
     hard_masks: bool = False          # straight-through one-hot masks for G and the composites (not in the paper)
+    g_hard_input: bool = False        # generators fed one-hot argmax masks, outputs still times the soft ones (not in the paper)
     impurity_weight: float = 0.0      # lambda_M on the masks' Gini impurity (not in the paper; 0: off) ...
     impurity_start: int = 500         # ... switched on at this step ...
     impurity_full: int = 2000         # ... and at full weight from this one

@@ -187,15 +187,22 @@ class Generator(nn.Module):
         self.out_norm = CondInstanceNorm(ch, zd, g)
         self.out = conv(ch + 1, 3, 3, g, sn=True)
 
-    def forward(self, m, z):                                                   # m: B,1,H,W  z: B,z_dim
+    def forward(self, m, z, seen=None):                                        # m: B,1,H,W  z: B,z_dim
+        """``seen``: the mask the blocks are fed, when it is not ``m`` itself (``g_hard_input``)."""
+        seen = m if seen is None else seen
         z = z[:, :, None, None]
         x = self.dense(z.flatten(1)).view(-1, self.c0, 4, 4)
         for i, block in enumerate(self.blocks):
             if i == self.attn_index:
                 x = self.attn(x)
-            x = block(x, m, z)
-        x = torch.cat([F_.relu(self.out_norm(x, z)), m], 1)
+            x = block(x, seen, z)
+        x = torch.cat([F_.relu(self.out_norm(x, z)), seen], 1)
         return torch.tanh(self.out(x)) * m                                     # G_k(m_k, z_k) = tanh(.) * m_k
+
+
+def one_hot(masks: torch.Tensor) -> torch.Tensor:
+    """The argmax of soft masks B,n,H,W as one-hot masks (no gradient)."""
+    return F_.one_hot(masks.argmax(1), masks.shape[1]).permute(0, 3, 1, 2).to(masks.dtype)
 
 
 class RegionGenerators(nn.Module):
@@ -204,10 +211,14 @@ class RegionGenerators(nn.Module):
     def __init__(self, cfg: Config):
         super().__init__()
         self.gens = nn.ModuleList(Generator(cfg) for _ in range(cfg.regions))
-        self.z_dim = cfg.z_dim
+        self.z_dim, self.hard_input = cfg.z_dim, cfg.g_hard_input
 
     def forward(self, masks, z):                  # masks: B,n,H,W  z: B,n,z_dim -> B,n,3,H,W
-        return torch.stack([g(masks[:, k:k + 1], z[:, k]) for k, g in enumerate(self.gens)], 1)
+        # g_hard_input (not in the paper): the blocks see one-hot masks, so a generator cannot paint
+        # by mask *level* (a soft mask of 0.7 on the background and 1.0 on a digit); the output is
+        # still multiplied by the soft mask, which carries F's gradient
+        seen = one_hot(masks.detach()) if self.hard_input else masks
+        return torch.stack([g(masks[:, k:k + 1], z[:, k], seen[:, k:k + 1]) for k, g in enumerate(self.gens)], 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from .config import Config
 from .data import DataError, ImageFolderData
 from .losses import hinge_d, hinge_g, mask_impurity, ramp, z_loss
 from .metrics import region_areas, score
-from .nets import build_nets
+from .nets import build_nets, one_hot
 from .process import assemble, redraw_all, sample_z
 
 
@@ -73,8 +73,7 @@ def evaluate(F: torch.nn.Module, data: ImageFolderData, limit: int | None = None
 
 def straight_through(masks: torch.Tensor) -> torch.Tensor:
     """One-hot argmax masks in the forward pass, the soft masks' gradient in the backward pass."""
-    hard = torch.nn.functional.one_hot(masks.argmax(1), masks.shape[1]).permute(0, 3, 1, 2).to(masks.dtype)
-    return masks + (hard - masks).detach()
+    return masks + (one_hot(masks) - masks).detach()
 
 
 def redraw_batch(nets: dict, x: torch.Tensor, z: torch.Tensor, hard: bool = False):

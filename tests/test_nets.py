@@ -46,6 +46,20 @@ def test_generator_depends_on_z():
     assert not torch.allclose(a, b)
 
 
+def test_hard_input_generators_cannot_paint_by_mask_level():
+    """Two soft masks with the same argmax but other levels: with g_hard_input the generators
+    paint the same picture (tanh part) and only the final product with the soft mask differs."""
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 16, 16)
+    soft, softer = torch.softmax(logits, 1), torch.softmax(logits / 3, 1)
+    assert torch.equal(soft.argmax(1), softer.argmax(1))
+    z = torch.randn(2, 3, 4)
+    hard = RegionGenerators(tiny_config(g_hard_input=True)).eval()
+    torch.testing.assert_close(hard(soft, z) / soft[:, :, None], hard(softer, z) / softer[:, :, None])
+    plain = RegionGenerators(tiny_config()).eval()
+    assert not torch.allclose(plain(soft, z) / soft[:, :, None], plain(softer, z) / softer[:, :, None], atol=1e-3)
+
+
 def test_spectral_norm_bounds_largest_singular_value():
     cfg = tiny_config()
     D = Discriminator(cfg)
