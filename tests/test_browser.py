@@ -21,10 +21,10 @@ try:
 except ImportError:                                    # pragma: no cover - depends on the machine
     sync_playwright = None
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     CHROMIUM is None or sync_playwright is None,
     reason="browser test skipped: needs Debian's chromium (apt-get install chromium) and the playwright "
-           f"package (pip install playwright); found chromium={CHROMIUM}, playwright={sync_playwright is not None}")
+           f"package (pip install playwright); found chromium={CHROMIUM}, playwright={sync_playwright is not None}")]
 
 
 def free_port():

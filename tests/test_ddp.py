@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--size", "16", "--regions", "3", "--steps", "4", "--threads", "1",
         "--set", "f_channels=8", "--set", "g_channels=4", "--set", "d_channels=4", "--set", "z_dim=4",

@@ -9,9 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from redo_lite import checkpoint as ckpt
+
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--size", "16", "--regions", "3", "--threads", "1", "--steps", "40",
@@ -31,6 +33,7 @@ def rows(run):
     return [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_sigkill_and_restart_end_where_an_uninterrupted_run_ends(tiny_c2mnist, tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     subprocess.run(train_cmd(tiny_c2mnist, whole), check=True, env=env(), capture_output=True, cwd=ROOT)
@@ -85,7 +88,6 @@ def test_a_pickled_payload_is_refused(tmp_path):
         def __reduce__(self):
             return (os.system, ("echo owned > " + str(tmp_path / "owned"),))
     torch.save({"nets": Evil()}, tmp_path / "evil.pt")
-    import pytest
     with pytest.raises(ckpt.CheckpointError, match=r"evil.pt: cannot load this checkpoint safely"):
         ckpt.load(tmp_path / "evil.pt")
     assert not (tmp_path / "owned").exists()

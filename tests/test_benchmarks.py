@@ -1,0 +1,42 @@
+"""The diagnostic scripts under benchmarks/ on tiny inputs (their figures are in the README)."""
+import importlib.util
+from pathlib import Path
+
+import torch
+
+from redo_lite.train import Trainer
+
+from conftest import tiny_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_critic_probe_paints_one_region_with_another_regions_mean_colour():
+    probe = load_script("critic_probe")
+    x = torch.rand(2, 3, 4, 4) * 2 - 1
+    gt = torch.zeros(2, 4, 4, dtype=torch.long)
+    gt[:, :2, :2], gt[:, 2:, 2:] = 1, 2
+    gt[1][gt[1] == 2] = 0                                     # image 1 has no region 2: left alone
+    y = probe.paint(x, gt, 2, 0)
+    keep = gt[0] != 2
+    torch.testing.assert_close(y[0][:, keep], x[0][:, keep])
+    want = x[0][:, gt[0] == 0].mean(1)[:, None].expand(3, 4)
+    torch.testing.assert_close(y[0][:, gt[0] == 2], want)
+    assert torch.equal(y[1], x[1])
+
+
+def test_critic_probe_runs_on_a_trained_run(tiny_c2mnist, tmp_path, capsys):
+    run = tmp_path / "run"
+    Trainer(tiny_config(), tiny_c2mnist, run, seed=0, progress=False).fit(steps=3)
+    load_script("critic_probe").main([str(run), "--data", str(tiny_c2mnist), "--images", "8"])
+    out = capsys.readouterr().out
+    for edit in ("real", "even digit erased", "odd digit erased"):
+        assert edit in out
+    assert out.count("mean D") == 5
