@@ -40,3 +40,17 @@ def test_critic_probe_runs_on_a_trained_run(tiny_c2mnist, tmp_path, capsys):
     for edit in ("real", "even digit erased", "odd digit erased"):
         assert edit in out
     assert out.count("mean D") == 5
+
+
+def test_c2mnist_benchmark_reports_runs_already_trained(tiny_c2mnist, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    Trainer(tiny_config(eval_every=2), tiny_c2mnist, runs / "seed3", seed=3, progress=False).fit(steps=4)
+    load_script("c2mnist_cpu").main(["--runs", str(runs), "--seeds", "3", "--data", str(tiny_c2mnist),
+                                     "--no-train", "--target", "2.0"])
+    out = capsys.readouterr().out
+    assert "== seed 3" in out and "test (best val model): acc" in out
+    assert len([l for l in out.splitlines() if l.strip().startswith("0.")]) >= 2     # eval rows at steps 2, 4
+    assert "reaching test IoU >= 2.0 within 30 min: 0 of 1" in out
+    load_script("c2mnist_cpu").main(["--runs", str(runs), "--seeds", "3", "--data", str(tiny_c2mnist),
+                                     "--no-train", "--target", "0.0", "--minutes", "0.001"])
+    assert "first at 0.0 min" in capsys.readouterr().out
