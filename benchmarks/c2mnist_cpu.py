@@ -14,7 +14,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,15 +25,13 @@ def train_seed(a, seed: int) -> dict:
     cmd = [sys.executable, "-m", "redo_lite", "train", "--preset", a.preset, "--data", a.data, "--out", str(run),
            "--minutes", str(a.minutes), "--seed", str(seed), "--threads", str(a.threads)]
     cmd += [f"--set={kv}" for kv in a.set or []]
-    t = time.time()
     if not a.no_train:
         subprocess.run(cmd, cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
-    wall = time.time() - t
     test = json.loads(subprocess.run([sys.executable, "-m", "redo_lite", "evaluate", "--run", str(run), "--data",
                                       a.data, "--split", "test"], cwd=ROOT, check=True, capture_output=True,
                                      text=True).stdout)
     rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    return {"seed": seed, "run": str(run), "wall_s": wall, "rows": rows, "test": test}
+    return {"seed": seed, "run": str(run), "rows": rows, "test": test}
 
 
 def main(argv=None):
