@@ -159,9 +159,12 @@ def repo_root():
 
 
 def ensure_c2mnist(path: str = "data/c2mnist32", size: int = 32):
-    """Build colored-2-MNIST at ``path`` unless it is already there (about 10 s)."""
+    """Build colored-2-MNIST at ``path`` unless it is already there (about 30 s). A copy built by
+    the first release (broken digit strokes, no ``digit_min_cover`` in its info.json) is rebuilt."""
+    import json
     from pathlib import Path
-    if not (Path(path) / "info.json").exists():
+    info = Path(path) / "info.json"
+    if not info.exists() or "digit_min_cover" not in json.loads(info.read_text()):
         from data_prep.c2mnist import build
         build(Path(path), size=size, seed=0)
     return path

@@ -15,16 +15,15 @@ SHIPPED = ROOT / "checkpoints" / "c2mnist-cpu"
 
 
 def run_demo(out="demo", data="data/c2mnist32", train_minutes: float | None = None, seed: int = 0) -> dict:
-    from data_prep.c2mnist import build
     from .config import get_preset
+    from .course import ensure_c2mnist
     from .data import ImageFolderData
     from .run import load_run
     from .train import evaluate
     from .viz import save_redraw_grid
     out, data = Path(out), Path(data)
     cfg = get_preset("c2mnist-cpu")
-    if not (data / "info.json").exists():
-        build(data, size=cfg.size, seed=0)
+    ensure_c2mnist(str(data), cfg.size)
     run = SHIPPED
     if train_minutes:
         from .train import Trainer

