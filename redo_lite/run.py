@@ -26,6 +26,8 @@ def load_run(run_dir, which: str = "best") -> tuple[Config, dict]:
     ckpt.check_config(cfg, state, path, hint=f" (the preset in {run / 'config.json'})")
     nets = build_nets(cfg)
     ckpt.load_nets({k: v for k, v in nets.items() if k in state["nets"]}, state["nets"], path)
+    if "F_ema" in state:                                    # last.pt of a run with an averaged F
+        ckpt.load_nets({"F": nets["F"]}, {"F": state["F_ema"]}, path)
     for v in nets.values():
         v.eval()
     return cfg, nets

@@ -15,6 +15,7 @@ Every ``eval_every`` steps: validation scores, the best model kept (``best.pt``)
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -35,6 +36,18 @@ from .process import assemble, redraw_all, sample_z
 
 class TrainingError(RuntimeError):
     pass
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: int) -> None:
+    r"""Exponential moving average of a network's weights, :math:`\bar\theta \leftarrow d\,\bar\theta
+    + (1-d)\,\theta`, with :math:`d = \min(\text{decay}, \frac{1+t}{10+t})` so that the first
+    steps are not averaged with the initial weights (not in the paper; ``Config.f_ema``)."""
+    d = min(decay, (1 + step) / (10 + step))
+    for a, b in zip(ema.parameters(), net.parameters()):
+        a.lerp_(b, 1 - d)
+    for a, b in zip(ema.buffers(), net.buffers()):
+        a.copy_(b)
 
 
 def make_optimizers(cfg: Config, nets: dict) -> dict:
@@ -171,6 +184,8 @@ class Trainer:
             self.step_nets = {k: DDP(v, device_ids=ids) for k, v in self.step_nets.items()}
         if self.compile:
             self.step_nets = {k: torch.compile(v) for k, v in self.step_nets.items()}
+        # the averaged F (cfg.f_ema > 0) is the one evaluated, selected and saved in best.pt
+        self.F_ema = copy.deepcopy(self.nets["F"]).requires_grad_(False) if self.cfg.f_ema else None
 
     def _state(self) -> dict:
         return {"nets": {k: v.state_dict() for k, v in self.nets.items()},
@@ -178,7 +193,8 @@ class Trainer:
                 "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
                 "step": self.step, "attempt": self.attempt, "restarts": self.restarts,
                 "total_steps": self.total_steps, "elapsed": self.elapsed, "best": self.best,
-                "seed": self.seed, "log_lines": self._log_lines(), "config": self.cfg.to_dict()}
+                "seed": self.seed, "log_lines": self._log_lines(), "config": self.cfg.to_dict(),
+                **({"F_ema": self.F_ema.state_dict()} if self.F_ema is not None else {})}
 
     def _resume(self):
         path = self.run / "last.pt"
@@ -187,6 +203,8 @@ class Trainer:
         self.attempt, self.seed = state["attempt"], state["seed"]
         self._fresh()
         ckpt.load_nets(self.nets, state["nets"], path)
+        if self.F_ema is not None:
+            ckpt.load_nets({"F": self.F_ema}, {"F": state.get("F_ema", state["nets"]["F"])}, path)
         for k, o in self.opts.items():
             o.load_state_dict(state["opts"][k])
         self.rng.set_state(state["rng"]); torch.set_rng_state(state["torch_rng"])
@@ -228,6 +246,8 @@ class Trainer:
         lambda_m = cfg.impurity_weight * ramp(self.step, cfg.impurity_start, cfg.impurity_full)
         out = train_step(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z, cfg.hard_masks, self.amp,
                          lambda_m)
+        if self.F_ema is not None:
+            ema_update(self.F_ema, self.nets["F"], cfg.f_ema, self.step)
         if self.world > 1:                                  # log the global-batch means
             import torch.distributed as dist
             vals = torch.tensor(list(out.values()), dtype=torch.float64)
@@ -245,11 +265,17 @@ class Trainer:
         if self.val_data is not None:
             m = evaluate(self.nets["F"], self.val_data)
             m.pop("per_image_iou")
+            if self.F_ema is not None:                      # select on the averaged F; the restart
+                live = m                                    # check still watches the live one
+                m = evaluate(self.F_ema, self.val_data)
+                m.pop("per_image_iou")
+                m.update(soft_areas=live["soft_areas"], areas=live["areas"], iou_live=live["iou"])
             self.log(kind="eval", split="val", **m)
             if m[self.cfg.select_metric] > self.best:
                 self.best = m[self.cfg.select_metric]
                 if self.main:
-                    ckpt.atomic_save({"nets": {k: v.state_dict() for k, v in self.nets.items()},
+                    chosen = {**self.nets, "F": self.F_ema if self.F_ema is not None else self.nets["F"]}
+                    ckpt.atomic_save({"nets": {k: v.state_dict() for k, v in chosen.items()},
                                       "step": self.step, "attempt": self.attempt, "metrics": m,
                                       "config": self.cfg.to_dict()}, self.run / "best.pt")
         else:                                               # no labels: watch the areas on train images

@@ -99,3 +99,38 @@ def test_the_impurity_weight_sharpens_the_masks(tiny_c2mnist):
             out = train_step(nets, opts, x, x.flip(0), torch.randn(4, 3, cfg.z_dim), cfg.lambda_z, lambda_m=lam)
         impurity[lam] = out["impurity"]
     assert impurity[500.0] < impurity[0.0] - 0.1
+
+
+def test_ema_update_averages_the_weights():
+    from redo_lite.train import ema_update
+    net, ema = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    before = ema.weight.detach().clone()
+    ema_update(ema, net, decay=0.9, step=10 ** 6)                    # past the warm-up: d = 0.9
+    assert torch.allclose(ema.weight, 0.9 * before + 0.1 * net.weight)
+    ema_update(ema, net, decay=0.999, step=0)                         # warm-up: d = 1/10
+    assert torch.allclose(ema.weight, 0.1 * (0.9 * before + 0.1 * net.weight) + 0.9 * net.weight)
+
+
+def test_averaged_f_is_selected_shipped_and_resumed(tiny_c2mnist, tmp_path):
+    """f_ema leaves training untouched, best.pt holds the averaged F, and a resume restores it."""
+    cfg = tiny_config(steps=6, eval_every=3, f_ema=0.9)
+    plain = Trainer(tiny_config(steps=6, eval_every=3), tiny_c2mnist, tmp_path / "plain", seed=1, progress=False)
+    plain.fit()
+    whole = Trainer(cfg, tiny_c2mnist, tmp_path / "whole", seed=1, progress=False)
+    whole.fit()
+    assert states_equal(plain.nets["F"].state_dict(), whole.nets["F"].state_dict())     # same trajectory
+    assert not states_equal(whole.F_ema.state_dict(), whole.nets["F"].state_dict())
+    best = ckpt.load(tmp_path / "whole" / "best.pt")
+    evals = [r for r in map(json.loads, (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines())
+             if r["kind"] == "eval"]
+    assert all("iou_live" in r for r in evals)
+    chosen = max(evals, key=lambda r: r["iou"])
+    assert best["step"] == chosen["step"] and best["metrics"]["iou"] == chosen["iou"]
+    if chosen["step"] == 6:
+        assert states_equal(best["nets"]["F"], whole.F_ema.state_dict())
+    split = Trainer(cfg, tiny_c2mnist, tmp_path / "split", seed=1, progress=False)
+    split.fit(steps=3)
+    again = Trainer(cfg, tiny_c2mnist, tmp_path / "split", seed=1, progress=False)
+    assert states_equal(again.F_ema.state_dict(), split.F_ema.state_dict())
+    again.fit()
+    assert states_equal(again.F_ema.state_dict(), whole.F_ema.state_dict())
