@@ -324,7 +324,7 @@ class Trainer:
             net.train()
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, desc=f"train {self.run.name}",
                    dynamic_ncols=True)
-        acc, t_last = {}, time.perf_counter()
+        acc, n_acc, t_last = {}, 0, time.perf_counter()
         while self.step < steps and self.elapsed < budget:
             out = self.train_step()
             self.step += 1
@@ -334,11 +334,12 @@ class Trainer:
             t_last = now
             for k, v in out.items():
                 acc[k] = acc.get(k, 0.0) + v
+            n_acc += 1
             bar.update(1)
-            if self.step % self.cfg.log_every == 0:
-                self.log(kind="train", **{k: v / self.cfg.log_every for k, v in acc.items()})
-                bar.set_postfix({k: f"{v / self.cfg.log_every:.3f}" for k, v in acc.items()})
-                acc = {}
+            if self.step % self.cfg.log_every == 0:        # the mean over the steps since the last row
+                self.log(kind="train", **{k: v / n_acc for k, v in acc.items()})   # (fewer after a resume)
+                bar.set_postfix({k: f"{v / n_acc:.3f}" for k, v in acc.items()})
+                acc, n_acc = {}, 0
             if self.step % self.cfg.eval_every == 0:
                 if self.checkpoint_and_evaluate():          # evaluation time counts in the budget
                     bar.reset(total=steps)

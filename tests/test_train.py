@@ -134,3 +134,14 @@ def test_averaged_f_is_selected_shipped_and_resumed(tiny_c2mnist, tmp_path):
     assert states_equal(again.F_ema.state_dict(), split.F_ema.state_dict())
     again.fit()
     assert states_equal(again.F_ema.state_dict(), whole.F_ema.state_dict())
+
+
+def test_the_first_log_row_after_a_resume_is_a_mean(tiny_c2mnist, tmp_path, monkeypatch):
+    """Resumed between two log rows, the next row averages the steps it saw, not log_every of them."""
+    cfg = tiny_config(log_every=4, eval_every=100, steps=8)
+    Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False).fit(steps=2)
+    t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
+    monkeypatch.setattr(t, "train_step", lambda: {"loss_g": 1.0})
+    t.fit(steps=4)
+    rows = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["loss_g"] for r in rows if r["kind"] == "train" and r["step"] == 4] == [1.0]
