@@ -5,7 +5,9 @@ training, the test score of the selected model, and the step time.
 
 Seeds run as separate processes (``--jobs`` at a time, ``--threads`` torch threads each), so
 ``--jobs 2 --threads 1`` uses the two cores of the CI machine. Restarts count inside the budget.
-Every figure is read from the runs' own logs and a final ``evaluate`` on the test split.
+Every figure is read from the runs' own logs and a final ``evaluate`` on the test split; with
+``f_ema`` the curve shows the averaged F (selected) and the live one. The last lines print what an
+all-background prediction scores (the floor) and how many seeds reached the target.
 ``--no-train`` only reports runs already under ``--runs`` (``seedN`` folders), e.g. a longer run.
 """
 from __future__ import annotations
@@ -34,6 +36,17 @@ def train_seed(a, seed: int) -> dict:
     return {"seed": seed, "run": str(run), "rows": rows, "test": test}
 
 
+def all_background(data: str) -> dict:
+    """What predicting background everywhere scores on the test split: the floor to beat."""
+    import torch
+    from redo_lite.data import ImageFolderData
+    from redo_lite.metrics import score
+    info = json.loads((ROOT / data / "info.json").read_text())
+    test = ImageFolderData(ROOT / data, "test", info["size"], info["regions"], need_masks=True)
+    gt = test.batch(torch.arange(len(test)))[1]
+    return score(torch.zeros_like(gt), gt, info["regions"])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=30)
@@ -54,12 +67,15 @@ def main(argv=None):
     reached = 0
     for r in results:
         print(f"\n== seed {r['seed']}  ({r['run']})")
-        print(f"{'minutes':>8} {'attempt':>7} {'step':>6} {'val IoU':>8} {'IoU 1perm':>9} {'val acc':>8}  areas")
+        ema = any("iou_live" in row for row in r["rows"])          # f_ema: IoU of the averaged F, and the live one
+        print(f"{'minutes':>8} {'attempt':>7} {'step':>6} {'val IoU':>8} {'IoU 1perm':>9} {'val acc':>8}  "
+              f"{'live F  ' if ema else ''}areas")
         first_hit = None
         for row in r["rows"]:
             if row["kind"] == "eval":
+                live = f"{row['iou_live']:6.3f}  " if ema else ""
                 print(f"{row['minutes']:8.2f} {row['attempt']:7d} {row['step']:6d} {row['iou']:8.3f} "
-                      f"{row['iou_split']:9.3f} {row['acc']:8.3f}  {' '.join(f'{x:.3f}' for x in row['areas'])}")
+                      f"{row['iou_split']:9.3f} {row['acc']:8.3f}  {live}{' '.join(f'{x:.3f}' for x in row['areas'])}")
                 if first_hit is None and row["iou"] >= a.target:
                     first_hit = row["minutes"]
             elif row["kind"].startswith("restart"):
@@ -76,7 +92,9 @@ def main(argv=None):
         print(f"steps {last['total_steps']} in {last['minutes']:.1f} min (restarts included): {ms:.0f} ms/step "
               f"incl. evaluation; val IoU >= {a.target} first at "
               f"{'%.1f min' % first_hit if first_hit is not None else 'never'}")
-    print(f"\nseeds reaching test IoU >= {a.target} within {a.minutes} min: {reached} of {len(results)}")
+    floor = all_background(a.data)
+    print(f"\nall-background prediction on the test split: acc {floor['acc']:.3f}, digit IoU {floor['iou']:.3f}")
+    print(f"seeds reaching test IoU >= {a.target} within {a.minutes} min: {reached} of {len(results)}")
 
 
 if __name__ == "__main__":
