@@ -1,5 +1,6 @@
 """The diagnostic scripts under benchmarks/ on tiny inputs (their figures are in the README)."""
 import importlib.util
+import re
 from pathlib import Path
 
 import torch
@@ -51,6 +52,9 @@ def test_c2mnist_benchmark_reports_runs_already_trained(tiny_c2mnist, tmp_path, 
     assert "== seed 3" in out and "test (best val model): acc" in out
     assert len([l for l in out.splitlines() if l.strip().startswith("0.")]) >= 2     # eval rows at steps 2, 4
     assert "reaching test IoU >= 2.0 within 30 min: 0 of 1" in out
+    floor = re.search(r"all-background prediction on the test split: acc ([\d.]+), digit IoU ([\d.]+)", out)
+    assert floor and 0.5 < float(floor[1]) < 1 and float(floor[2]) < 0.2     # mostly background, no digit
+    assert "live F" not in out                                           # no averaged F in this run
     load_script("c2mnist_cpu").main(["--runs", str(runs), "--seeds", "3", "--data", str(tiny_c2mnist),
                                      "--no-train", "--target", "0.0", "--minutes", "0.001"])
     assert "first at 0.0 min" in capsys.readouterr().out
