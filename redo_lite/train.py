@@ -204,7 +204,7 @@ class Trainer:
         self._fresh()
         ckpt.load_nets(self.nets, state["nets"], path)
         if self.F_ema is not None:
-            ckpt.load_nets({"F": self.F_ema}, {"F": state.get("F_ema", state["nets"]["F"])}, path)
+            ckpt.load_nets({"F_ema": self.F_ema}, state, path)       # a missing one names the file
         for k, o in self.opts.items():
             o.load_state_dict(state["opts"][k])
         self.rng.set_state(state["rng"]); torch.set_rng_state(state["torch_rng"])
