@@ -184,7 +184,8 @@ class Trainer:
             self.step_nets = {k: DDP(v, device_ids=ids) for k, v in self.step_nets.items()}
         if self.compile:
             self.step_nets = {k: torch.compile(v) for k, v in self.step_nets.items()}
-        # the averaged F (cfg.f_ema > 0) is the one evaluated, selected and saved in best.pt
+        # the averaged F (cfg.f_ema > 0): evaluated beside the live F, and the one of the two that scores
+        # better on validation goes to best.pt
         self.F_ema = copy.deepcopy(self.nets["F"]).requires_grad_(False) if self.cfg.f_ema else None
 
     def _state(self) -> dict:
@@ -265,19 +266,23 @@ class Trainer:
         if self.val_data is not None:
             m = evaluate(self.nets["F"], self.val_data)
             m.pop("per_image_iou")
-            if self.F_ema is not None:                      # select on the averaged F; the restart
-                live = m                                    # check still watches the live one
-                m = evaluate(self.F_ema, self.val_data)
-                m.pop("per_image_iou")
-                m.update(soft_areas=live["soft_areas"], areas=live["areas"], iou_live=live["iou"])
+            candidates = [("live", self.nets["F"], m)]
+            if self.F_ema is not None:                      # the averaged F is a candidate too
+                avg = evaluate(self.F_ema, self.val_data)
+                avg.pop("per_image_iou")
+                candidates.insert(0, ("averaged", self.F_ema, avg))
+                # the row shows the averaged F's scores; the restart check still watches the live F
+                m = {**avg, "soft_areas": m["soft_areas"], "areas": m["areas"], "iou_live": m["iou"]}
             self.log(kind="eval", split="val", **m)
-            if m[self.cfg.select_metric] > self.best:
-                self.best = m[self.cfg.select_metric]
+            # model selection: the candidate F that scores best on validation (the averaged one on a tie)
+            source, F_best, scores = max(candidates, key=lambda c: c[2][self.cfg.select_metric])
+            if scores[self.cfg.select_metric] > self.best:
+                self.best = scores[self.cfg.select_metric]
                 if self.main:
-                    chosen = {**self.nets, "F": self.F_ema if self.F_ema is not None else self.nets["F"]}
+                    chosen = {**self.nets, "F": F_best}
                     ckpt.atomic_save({"nets": {k: v.state_dict() for k, v in chosen.items()},
-                                      "step": self.step, "attempt": self.attempt, "metrics": m,
-                                      "config": self.cfg.to_dict()}, self.run / "best.pt")
+                                      "step": self.step, "attempt": self.attempt, "F_source": source,
+                                      "metrics": scores, "config": self.cfg.to_dict()}, self.run / "best.pt")
         else:                                               # no labels: watch the areas on train images
             x = self.train_data.batch(torch.arange(min(len(self.train_data), self.cfg.eval_images)))[0]
             pred, soft = predict(self.nets["F"], x, soft=True)

@@ -112,7 +112,7 @@ def test_ema_update_averages_the_weights():
 
 
 def test_averaged_f_is_selected_shipped_and_resumed(tiny_c2mnist, tmp_path):
-    """f_ema leaves training untouched, best.pt holds the averaged F, and a resume restores it."""
+    """f_ema leaves training untouched, best.pt holds the better-scoring F, and a resume restores the average."""
     cfg = tiny_config(steps=6, eval_every=3, f_ema=0.9)
     plain = Trainer(tiny_config(steps=6, eval_every=3), tiny_c2mnist, tmp_path / "plain", seed=1, progress=False)
     plain.fit()
@@ -124,16 +124,39 @@ def test_averaged_f_is_selected_shipped_and_resumed(tiny_c2mnist, tmp_path):
     evals = [r for r in map(json.loads, (tmp_path / "whole" / "metrics.jsonl").read_text().splitlines())
              if r["kind"] == "eval"]
     assert all("iou_live" in r for r in evals)
-    chosen = max(evals, key=lambda r: r["iou"])
-    assert best["step"] == chosen["step"] and best["metrics"]["iou"] == chosen["iou"]
+    chosen = max(evals, key=lambda r: max(r["iou"], r["iou_live"]))
+    assert best["step"] == chosen["step"] and best["metrics"]["iou"] == max(chosen["iou"], chosen["iou_live"])
+    assert best["F_source"] == ("averaged" if chosen["iou"] >= chosen["iou_live"] else "live")
     if chosen["step"] == 6:
-        assert states_equal(best["nets"]["F"], whole.F_ema.state_dict())
+        F_best = whole.F_ema if best["F_source"] == "averaged" else whole.nets["F"]
+        assert states_equal(best["nets"]["F"], F_best.state_dict())
     split = Trainer(cfg, tiny_c2mnist, tmp_path / "split", seed=1, progress=False)
     split.fit(steps=3)
     again = Trainer(cfg, tiny_c2mnist, tmp_path / "split", seed=1, progress=False)
     assert states_equal(again.F_ema.state_dict(), split.F_ema.state_dict())
     again.fit()
     assert states_equal(again.F_ema.state_dict(), whole.F_ema.state_dict())
+
+
+def test_best_pt_holds_whichever_f_scores_better(tiny_c2mnist, tmp_path, monkeypatch):
+    """With an averaged F, the live F and the averaged F are both candidates at each evaluation."""
+    import redo_lite.train as train
+    t = Trainer(tiny_config(steps=2, eval_every=1, f_ema=0.9), tiny_c2mnist, tmp_path / "run", progress=False)
+    real, iou = train.evaluate, {(1, "live"): 0.5, (1, "averaged"): 0.4, (2, "live"): 0.3, (2, "averaged"): 0.6}
+
+    def rigged(F, data, limit=None):
+        return {**real(F, data, limit), "iou": iou[t.step, "live" if F is t.nets["F"] else "averaged"]}
+    monkeypatch.setattr(train, "evaluate", rigged)
+    path = tmp_path / "run" / "best.pt"
+    t.fit(steps=1)
+    best = ckpt.load(path)
+    assert (best["F_source"], best["metrics"]["iou"]) == ("live", 0.5)
+    assert states_equal(best["nets"]["F"], t.nets["F"].state_dict())
+    t.fit(steps=2)
+    best = ckpt.load(path)
+    assert (best["F_source"], best["metrics"]["iou"], best["step"]) == ("averaged", 0.6, 2)
+    assert states_equal(best["nets"]["F"], t.F_ema.state_dict())
+    assert not states_equal(t.F_ema.state_dict(), t.nets["F"].state_dict())
 
 
 def test_the_first_log_row_after_a_resume_is_a_mean(tiny_c2mnist, tmp_path, monkeypatch):
