@@ -47,8 +47,8 @@ class Config:
     betas: tuple = (0.0, 0.9)
     lambda_z: float = 5.0             # weight on mean((delta(I) - z)^2)
     init_gain: float = 0.8            # orthogonal init gain
-    f_ema: float = 0.0                # decay of a moving average of F's weights, the F that is evaluated,
-                                      # selected and shipped (0: off; not in the paper)
+    f_ema: float = 0.0                # decay of a moving average of F's weights, evaluated beside the live F;
+                                      # the better of the two goes to best.pt (0: off; not in the paper)
     # --- schedule, selection and collapse restart ---------------------------------------------
     steps: int = 20000
     eval_every: int = 500
@@ -129,11 +129,12 @@ class Config:
 PRESETS: dict[str, Config] = {
     # Colored-2-MNIST at 32 px, sized for two CPU cores (README, "How c2mnist-cpu was tuned"):
     # F keeps full resolution (strokes are 1-2 px wide at 32 px), learning rates 2e-4 and 4e-4 for D
-    # (a critic that keeps up), generators fed one-hot masks (no painting by mask level), and a moving
-    # average of F's weights evaluated and shipped (README, "Where colored-2-MNIST stands").
+    # (a critic that keeps up), generators fed one-hot masks (no painting by mask level), a critic 32
+    # channels wide (it sees 1-pixel errors at the digits' edges), and a moving average of F's weights
+    # evaluated beside the live F (README, "Where colored-2-MNIST stands").
     "c2mnist-cpu": Config(
         preset="c2mnist-cpu", size=32, regions=3, z_dim=16,
-        f_channels=32, f_downs=0, f_res_blocks=2, g_channels=8, d_channels=16, g_hard_input=True, f_ema=0.998,
+        f_channels=32, f_downs=0, f_res_blocks=2, g_channels=8, d_channels=32, g_hard_input=True, f_ema=0.998,
         batch=16, lr_g=2e-4, lr_d=4e-4, lr_z=2e-4, lr_f=2e-4, steps=6000, eval_every=250, eval_images=300,
         restart_min_area=0.01, restart_after=500, restart_before=3000, max_restarts=3,
     ),
