@@ -131,12 +131,13 @@ PRESETS: dict[str, Config] = {
     # F keeps full resolution (strokes are 1-2 px wide at 32 px), learning rates 2e-4 and 4e-4 for D
     # (a critic that keeps up), generators fed one-hot masks (no painting by mask level), a critic 32
     # channels wide (it sees 1-pixel errors at the digits' edges), and a moving average of F's weights
-    # evaluated beside the live F (README, "Where colored-2-MNIST stands").
+    # evaluated beside the live F; a region that wins under 1% of the pixels restarts the run, however
+    # much soft mask it keeps (README, "Where colored-2-MNIST stands").
     "c2mnist-cpu": Config(
         preset="c2mnist-cpu", size=32, regions=3, z_dim=16,
         f_channels=32, f_downs=0, f_res_blocks=2, g_channels=8, d_channels=32, g_hard_input=True, f_ema=0.998,
         batch=16, lr_g=2e-4, lr_d=4e-4, lr_z=2e-4, lr_f=2e-4, steps=6000, eval_every=250, eval_images=300,
-        restart_min_area=0.01, restart_after=500, restart_before=3000, max_restarts=3,
+        restart_min_area=0.01, restart_on="hard", restart_after=500, restart_before=3000, max_restarts=3,
     ),
     # One textured shape on a textured background (n=2): the stepping stone that trains in minutes.
     "shapes-cpu": Config(
