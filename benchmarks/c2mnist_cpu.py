@@ -7,8 +7,8 @@ Seeds run as separate processes (``--jobs`` at a time, ``--threads`` torch threa
 ``--jobs 2 --threads 1`` uses the two cores of the CI machine. Restarts count inside the budget.
 Every figure is read from the runs' own logs and a final ``evaluate`` on the test split; with
 ``f_ema`` the curve shows the averaged F and the live one, and the better of the two on validation
-is the one selected. The last lines print what an
-all-background prediction scores (the floor) and how many seeds reached the target.
+is the one selected. The last lines print what an all-background prediction scores (the floor)
+and how many seeds reached the target.
 ``--no-train`` only reports runs already under ``--runs`` (``seedN`` folders), e.g. a longer run.
 """
 from __future__ import annotations
@@ -34,8 +34,8 @@ def train_seed(a, seed: int) -> dict:
                                       a.data, "--split", "test"], cwd=ROOT, check=True, capture_output=True,
                                      text=True).stdout)
     rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    import torch
-    best = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
+    from redo_lite.checkpoint import load
+    best = load(run / "best.pt")
     test["selected"] = f"step {best['step']}, {best.get('F_source', 'live')} F"
     return {"seed": seed, "run": str(run), "rows": rows, "test": test}
 

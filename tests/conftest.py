@@ -1,3 +1,6 @@
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -13,6 +16,15 @@ def tiny_config(**kw) -> Config:
                 log_every=2)
     base.update(kw)
     return Config(**base)
+
+
+def load_script(relpath: str):
+    """Import a script that is not in a package (benchmarks/, tools/) by its path from the repo root."""
+    path = Path(__file__).resolve().parents[1] / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 @pytest.fixture(scope="session")

@@ -1,22 +1,16 @@
 """The diagnostic scripts under benchmarks/ on tiny inputs (their figures are in the README)."""
-import importlib.util
 import re
-from pathlib import Path
 
 import torch
 
 from redo_lite.train import Trainer
 
+import conftest
 from conftest import tiny_config
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return conftest.load_script(f"benchmarks/{name}.py")
 
 
 def test_critic_probe_paints_one_region_with_another_regions_mean_colour():

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny_config
+from conftest import load_script, tiny_config
 from redo_lite.config import Config
 from redo_lite.run import evaluate_run, load_run
 from redo_lite.train import Trainer
@@ -36,10 +36,7 @@ def test_shipped_model_reaches_the_target_on_the_test_split(tmp_path):
 
 
 def test_ship_script_keeps_the_networks_used_after_training(tiny_c2mnist, tmp_path):
-    from importlib.util import module_from_spec, spec_from_file_location
-    spec = spec_from_file_location("ship_checkpoint", ROOT / "tools" / "ship_checkpoint.py")
-    ship = module_from_spec(spec)
-    spec.loader.exec_module(ship)
+    ship = load_script("tools/ship_checkpoint.py")
     run = tmp_path / "run"
     Trainer(tiny_config(), tiny_c2mnist, run, progress=False).fit()
     out = tmp_path / "shipped"

@@ -9,7 +9,6 @@ A README.md already in the destination is kept; the other files are replaced ato
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -29,9 +28,7 @@ def ship(run: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     ckpt.atomic_save(state, out / "best.pt")
     for name in ("config.json", "metrics.jsonl"):
-        tmp = out / (name + ".tmp")
-        shutil.copyfile(run / name, tmp)
-        tmp.replace(out / name)
+        ckpt.atomic_write_text(out / name, (run / name).read_text())
     load_run(out)                                       # and the copy loads too
     return out / "best.pt"
 
