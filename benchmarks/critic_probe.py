@@ -7,6 +7,7 @@ exactly those ways, with the ground-truth masks, and prints D's mean score and t
 
     python3 benchmarks/critic_probe.py runs/bench/seed2 [--data data/c2mnist32] [--images 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,15 +38,20 @@ def main(argv=None):
     cfg, nets = load_run(a.run, a.which)
     data = ImageFolderData(a.data, "val", cfg.size, cfg.regions, need_masks=True, limit=a.images)
     x, gt = data.batch(torch.arange(len(data)))
-    edits = {"real": x,
-             "even digit erased": paint(x, gt, 1, 0), "odd digit erased": paint(x, gt, 2, 0),
-             "odd digit in the even one's colour": paint(x, gt, 2, 1),
-             "even digit in the odd one's colour": paint(x, gt, 1, 2)}
+    edits = {
+        "real": x,
+        "even digit erased": paint(x, gt, 1, 0),
+        "odd digit erased": paint(x, gt, 2, 0),
+        "odd digit in the even one's colour": paint(x, gt, 2, 1),
+        "even digit in the odd one's colour": paint(x, gt, 1, 2),
+    }
     print(f"{a.run} ({a.which}.pt), {len(x)} validation images")
     with torch.no_grad():
         for name, images in edits.items():
             s = nets["D"](images)
-            print(f"  {name:36s} mean D {s.mean().item():+.3f}   scored real {(s > 0).float().mean().item():.2f}")
+            print(
+                f"  {name:36s} mean D {s.mean().item():+.3f}   scored real {(s > 0).float().mean().item():.2f}"
+            )
 
 
 if __name__ == "__main__":

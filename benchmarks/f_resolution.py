@@ -3,6 +3,7 @@ optimiser settings) with the preset's full-resolution F against the official two
 
     python benchmarks/f_resolution.py [--k 16] [--steps 150] [--lr 1e-3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,12 +26,16 @@ def main(argv=None):
     torch.set_num_threads(1)
     base = get_preset("c2mnist-cpu")
     train = ImageFolderData(a.data, "train", base.size, base.regions, need_masks=True, limit=2000)
-    test = ImageFolderData(a.data, "test", base.size, base.regions, need_masks=True, limit=a.test_images)
+    test = ImageFolderData(
+        a.data, "test", base.size, base.regions, need_masks=True, limit=a.test_images
+    )
     for downs in (0, 1, 2):
         cfg = base.override([f"f_downs={downs}", f"lr_f={a.lr}"])
         (row,) = supervised_curve(cfg, train, test, [a.k], steps=a.steps)
-        print(f"f_downs={downs} (features at {base.size >> downs} px): supervised F on {a.k} images, "
-              f"{a.steps} steps -> test digit IoU {row['iou']:.3f}")
+        print(
+            f"f_downs={downs} (features at {base.size >> downs} px): supervised F on {a.k} images, "
+            f"{a.steps} steps -> test digit IoU {row['iou']:.3f}"
+        )
 
 
 if __name__ == "__main__":

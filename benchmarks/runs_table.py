@@ -3,6 +3,7 @@ validation scores (with the digit-by-digit IoU under one permutation at that poi
 
     python benchmarks/runs_table.py runs/e* [--preset c2mnist-cpu]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,24 +19,32 @@ def main(argv=None):
     ap.add_argument("--preset", default="c2mnist-cpu")
     a = ap.parse_args(argv)
     ref = get_preset(a.preset)
-    print(f"| run | differs from {a.preset} | steps | minutes | restarts | best val IoU (step) | "
-          f"one permutation | per region (one permutation) |")
+    print(
+        f"| run | differs from {a.preset} | steps | minutes | restarts | best val IoU (step) | "
+        f"one permutation | per region (one permutation) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for run in a.runs:
         if not (run / "metrics.jsonl").exists():
             continue
         cfg = Config.load(run / "config.json")
-        diff = ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items() if ref.to_dict()[k] != v and k != "preset")
-        rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
+        diff = ", ".join(
+            f"{k}={v}" for k, v in cfg.to_dict().items() if ref.to_dict()[k] != v and k != "preset"
+        )
+        rows = [
+            json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()
+        ]
         evals = [r for r in rows if r["kind"] == "eval"]
         if not evals:
             continue
         best = max(evals, key=lambda r: r["iou"])
         last = rows[-1]
         restarts = sum(r["kind"] == "restart" for r in rows)
-        print(f"| {run.name} | {diff or '-'} | {last['total_steps']} | {last['minutes']:.1f} | {restarts} | "
-              f"{best['iou']:.3f} ({best['attempt']}:{best['step']}) | {best['iou_split']:.3f} | "
-              f"{' / '.join(f'{x:.2f}' for x in best['iou_split_regions'])} |")
+        print(
+            f"| {run.name} | {diff or '-'} | {last['total_steps']} | {last['minutes']:.1f} | {restarts} | "
+            f"{best['iou']:.3f} ({best['attempt']}:{best['step']}) | {best['iou_split']:.3f} | "
+            f"{' / '.join(f'{x:.2f}' for x in best['iou_split_regions'])} |"
+        )
 
 
 if __name__ == "__main__":

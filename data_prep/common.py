@@ -1,4 +1,5 @@
 """Writing the common on-disk format (images/, masks/, splits/), atomically and idempotently."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,12 @@ class DatasetWriter:
 
     def exists(self, stem: str, with_mask: bool = True) -> bool:
         return (self.out / "images" / f"{stem}.png").exists() and (
-            not with_mask or (self.out / "masks" / f"{stem}.png").exists())
+            not with_mask or (self.out / "masks" / f"{stem}.png").exists()
+        )
 
-    def add(self, split: str, stem: str, image: np.ndarray | None = None, mask: np.ndarray | None = None):
+    def add(
+        self, split: str, stem: str, image: np.ndarray | None = None, mask: np.ndarray | None = None
+    ):
         """image: H,W,3 uint8; mask: H,W uint8 label map. None = already on disk."""
         if image is not None:
             _atomic_save(Image.fromarray(image, "RGB"), self.out / "images" / f"{stem}.png")
@@ -65,8 +69,12 @@ def source_parser(doc: str, size: int = 128) -> argparse.ArgumentParser:
     """The options every data set script shares: --out, --from (no download), --size."""
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--from", dest="src", type=Path,
-                    help="a folder with the extracted data or the downloaded files (then nothing is downloaded)")
+    ap.add_argument(
+        "--from",
+        dest="src",
+        type=Path,
+        help="a folder with the extracted data or the downloaded files (then nothing is downloaded)",
+    )
     ap.add_argument("--size", type=int, default=size)
     return ap
 
@@ -83,8 +91,9 @@ def arg_parser(doc: str, train: int, val: int, test: int) -> argparse.ArgumentPa
     return ap
 
 
-def fetch_sources(src: Path | None, work: Path, files: list[tuple[str, str, str | None]],
-                  ready: list[str]) -> Path:
+def fetch_sources(
+    src: Path | None, work: Path, files: list[tuple[str, str, str | None]], ready: list[str]
+) -> Path:
     """Where the upstream files are, extracted. ``files``: (file name, url, md5) of each archive or
     file; ``ready``: paths that exist once everything is extracted.
 
@@ -93,6 +102,7 @@ def fetch_sources(src: Path | None, work: Path, files: list[tuple[str, str, str 
     * ``src`` None: everything is downloaded into ``work/downloads`` (checksums verified), then extracted.
     """
     from .download import download, safe_extract
+
     if src is not None and all((Path(src) / r).exists() for r in ready):
         print(f"using the extracted files in {src}")
         return Path(src)
@@ -101,8 +111,10 @@ def fetch_sources(src: Path | None, work: Path, files: list[tuple[str, str, str 
         if src is not None:
             path = Path(src) / name
             if not path.exists():
-                raise FileNotFoundError(f"{path}: not found; --from must hold either the extracted data "
-                                        f"({', '.join(ready)}) or the downloaded files ({', '.join(f[0] for f in files)})")
+                raise FileNotFoundError(
+                    f"{path}: not found; --from must hold either the extracted data "
+                    f"({', '.join(ready)}) or the downloaded files ({', '.join(f[0] for f in files)})"
+                )
         else:
             path = download(url, work / "downloads" / name, md5=md5)
         if name.endswith((".tgz", ".tar.gz", ".tar", ".zip")):
@@ -113,22 +125,28 @@ def fetch_sources(src: Path | None, work: Path, files: list[tuple[str, str, str 
             shutil.copyfile(path, raw / name)
     missing = [r for r in ready if not (raw / r).exists()]
     if missing:
-        raise FileNotFoundError(f"{raw}: after extraction {missing[0]} is still missing; are these the right archives?")
+        raise FileNotFoundError(
+            f"{raw}: after extraction {missing[0]} is still missing; are these the right archives?"
+        )
     return raw
 
 
 def same_size(img, img_path: Path, mask_img, mask_path: Path) -> None:
     """Refuse an image and its mask of different sizes, naming both files."""
     if mask_img.size != img.size:
-        raise ValueError(f"{mask_path}: size {mask_img.size[0]}x{mask_img.size[1]} differs from its image "
-                         f"{img_path.name} ({img.size[0]}x{img.size[1]})")
+        raise ValueError(
+            f"{mask_path}: size {mask_img.size[0]}x{mask_img.size[1]} differs from its image "
+            f"{img_path.name} ({img.size[0]}x{img.size[1]})"
+        )
 
 
 def square(img, size: int, mask=None):
     """The official preprocessing: shorter side to ``size`` with nearest neighbour, centre crop,
     for the image and (with the same geometry) its label map. Returns uint8 arrays."""
     from PIL import Image
+
     from redo_lite.data import resize_crop, to_rgb
+
     out = np.asarray(resize_crop(to_rgb(img), size))
     if mask is None:
         return out, None

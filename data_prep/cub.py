@@ -11,6 +11,7 @@ r"""Caltech-UCSD Birds 200-2011 with its segmentations, as the official ReDO cod
 
     python -m data_prep.cub --out data/cub [--from PATH] [--split FILE] [--size 128]
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,18 @@ import numpy as np
 from .common import DatasetWriter, fetch_sources, same_size, source_parser, square
 from .download import download
 
-FILES = [("CUB_200_2011.tgz", "https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz", None),
-         ("segmentations.tgz", "https://data.caltech.edu/records/w9d68-gec53/files/segmentations.tgz", None)]
+FILES = [
+    (
+        "CUB_200_2011.tgz",
+        "https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz",
+        None,
+    ),
+    (
+        "segmentations.tgz",
+        "https://data.caltech.edu/records/w9d68-gec53/files/segmentations.tgz",
+        None,
+    ),
+]
 READY = ["CUB_200_2011/images.txt", "CUB_200_2011/images", "segmentations"]
 SPLIT_URL = "https://raw.githubusercontent.com/mickaelChen/ReDO/master/datasplits/cub/train_val_test_split.txt"
 CODES = {"0": "train", "1": "val", "2": "test"}
@@ -32,13 +43,20 @@ def bird_mask(seg) -> np.ndarray:
     return (a > 0.5).astype(np.uint8)
 
 
-def build(out: Path, src: Path | None = None, split_file: Path | None = None, size: int = 128) -> dict:
+def build(
+    out: Path, src: Path | None = None, split_file: Path | None = None, size: int = 128
+) -> dict:
     from redo_lite.data import open_image
+
     out = Path(out)
     root = fetch_sources(src, out / "_work", FILES, READY)
     if split_file is None:
         split_file = download(SPLIT_URL, out / "_work" / "train_val_test_split.txt")
-    paths = dict(line.split() for line in (root / "CUB_200_2011" / "images.txt").read_text().splitlines() if line.strip())
+    paths = dict(
+        line.split()
+        for line in (root / "CUB_200_2011" / "images.txt").read_text().splitlines()
+        if line.strip()
+    )
     writer, counts = DatasetWriter(out), {"train": 0, "val": 0, "test": 0}
     for n, line in enumerate(Path(split_file).read_text().splitlines(), 1):
         if not line.strip():
@@ -52,12 +70,21 @@ def build(out: Path, src: Path | None = None, split_file: Path | None = None, si
         if writer.exists(stem):
             writer.add(split, stem)
             continue
-        img_path, seg_path = root / "CUB_200_2011" / "images" / rel, root / "segmentations" / Path(rel).with_suffix(".png")
+        img_path, seg_path = (
+            root / "CUB_200_2011" / "images" / rel,
+            root / "segmentations" / Path(rel).with_suffix(".png"),
+        )
         img, seg = open_image(img_path), open_image(seg_path)
         same_size(img, img_path, seg, seg_path)
         writer.add(split, stem, *square(img, size, bird_mask(seg)))
-    info = {"name": "cub", "regions": 2, "size": size, "labels": {"0": "background", "1": "bird"},
-            "splits": "ReDO datasplits/cub/train_val_test_split.txt", "counts": counts}
+    info = {
+        "name": "cub",
+        "regions": 2,
+        "size": size,
+        "labels": {"0": "background", "1": "bird"},
+        "splits": "ReDO datasplits/cub/train_val_test_split.txt",
+        "counts": counts,
+    }
     return writer.finish(info)
 
 

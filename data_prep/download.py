@@ -7,6 +7,7 @@
   absolute paths, ``..`` that escape the target, links and device files are refused, naming the
   member, before anything is written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,12 +72,16 @@ def download(url: str, dest: Path, sha256: str | None = None, md5: str | None = 
 def _check_name(name: str, archive: Path) -> None:
     p = PurePosixPath(name.replace("\\", "/"))
     if p.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise UnsafeArchiveError(f"{archive}: member {name!r} has an absolute path; refusing to extract")
+        raise UnsafeArchiveError(
+            f"{archive}: member {name!r} has an absolute path; refusing to extract"
+        )
     depth = 0
     for part in p.parts:
         depth += -1 if part == ".." else (0 if part == "." else 1)
         if depth < 0:
-            raise UnsafeArchiveError(f"{archive}: member {name!r} escapes the target folder; refusing to extract")
+            raise UnsafeArchiveError(
+                f"{archive}: member {name!r} escapes the target folder; refusing to extract"
+            )
 
 
 def safe_extract(archive: Path, target: Path) -> Path:
@@ -86,7 +91,9 @@ def safe_extract(archive: Path, target: Path) -> Path:
             for info in z.infolist():
                 _check_name(info.filename, archive)
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a symbolic link; refusing")
+                    raise UnsafeArchiveError(
+                        f"{archive}: member {info.filename!r} is a symbolic link; refusing"
+                    )
             target.mkdir(parents=True, exist_ok=True)
             z.extractall(target)
         return target
@@ -99,9 +106,13 @@ def safe_extract(archive: Path, target: Path) -> Path:
         for m in members:
             _check_name(m.name, archive)
             if m.issym() or m.islnk():
-                raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a link; refusing to extract")
+                raise UnsafeArchiveError(
+                    f"{archive}: member {m.name!r} is a link; refusing to extract"
+                )
             if not (m.isfile() or m.isdir()):
-                raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a special file; refusing to extract")
+                raise UnsafeArchiveError(
+                    f"{archive}: member {m.name!r} is a special file; refusing to extract"
+                )
         target.mkdir(parents=True, exist_ok=True)
         kw = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tar.extractall(target, members=members, **kw)

@@ -14,6 +14,7 @@ r"""Oxford Flowers 102 with its foreground masks, as the official ReDO code prep
 Without ``--from`` it downloads. ``--from`` takes a folder with the extracted data or with the
 downloaded files. Resumable and idempotent: images already written are skipped.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,11 +24,13 @@ import numpy as np
 from .common import DatasetWriter, fetch_sources, same_size, source_parser, square
 
 URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
-FILES = [("102flowers.tgz", URL + "102flowers.tgz", "52808999861908f626f3c1f4e79d11fa"),
-         ("102segmentations.tgz", URL + "102segmentations.tgz", "51375996b6c4f367a4b9f4492d7ecef5"),
-         ("setid.mat", URL + "setid.mat", "a5357ecc9cb78c4bef273ce3793fc85c")]
+FILES = [
+    ("102flowers.tgz", URL + "102flowers.tgz", "52808999861908f626f3c1f4e79d11fa"),
+    ("102segmentations.tgz", URL + "102segmentations.tgz", "51375996b6c4f367a4b9f4492d7ecef5"),
+    ("setid.mat", URL + "setid.mat", "a5357ecc9cb78c4bef273ce3793fc85c"),
+]
 READY = ["jpg", "segmim", "setid.mat"]
-SPLITS = {"train": "tstid", "val": "valid", "test": "trnid"}          # the official (swapped) use
+SPLITS = {"train": "tstid", "val": "valid", "test": "trnid"}  # the official (swapped) use
 
 
 def flower_mask(segmim) -> np.ndarray:
@@ -39,15 +42,19 @@ def flower_mask(segmim) -> np.ndarray:
 
 def read_splits(path: Path) -> dict[str, list[int]]:
     from scipy.io import loadmat
+
     try:
         mat = loadmat(path, squeeze_me=True)
-        return {split: sorted(int(i) for i in np.atleast_1d(mat[key])) for split, key in SPLITS.items()}
-    except Exception as e:                                   # scipy's MatReadError, KeyError, ...
+        return {
+            split: sorted(int(i) for i in np.atleast_1d(mat[key])) for split, key in SPLITS.items()
+        }
+    except Exception as e:  # scipy's MatReadError, KeyError, ...
         raise ValueError(f"{path}: not a Flowers setid.mat with tstid/valid/trnid ({e})") from None
 
 
 def build(out: Path, src: Path | None = None, size: int = 128) -> dict:
     from redo_lite.data import open_image
+
     out = Path(out)
     root = fetch_sources(src, out / "_work", FILES, READY)
     splits = read_splits(root / "setid.mat")
@@ -59,13 +66,21 @@ def build(out: Path, src: Path | None = None, size: int = 128) -> dict:
             if writer.exists(stem):
                 writer.add(split, stem)
                 continue
-            img_path, seg_path = root / "jpg" / f"{stem}.jpg", root / "segmim" / f"segmim_{i:05d}.jpg"
+            img_path, seg_path = (
+                root / "jpg" / f"{stem}.jpg",
+                root / "segmim" / f"segmim_{i:05d}.jpg",
+            )
             img, seg = open_image(img_path), open_image(seg_path)
             same_size(img, img_path, seg, seg_path)
             writer.add(split, stem, *square(img, size, flower_mask(seg)))
-    info = {"name": "flowers", "regions": 2, "size": size, "labels": {"0": "background", "1": "flower"},
-            "splits": "train = tstid, val = valid, test = trnid (official ReDO code)",
-            "counts": {k: len(v) for k, v in splits.items()}}
+    info = {
+        "name": "flowers",
+        "regions": 2,
+        "size": size,
+        "labels": {"0": "background", "1": "flower"},
+        "splits": "train = tstid, val = valid, test = trnid (official ReDO code)",
+        "counts": {k: len(v) for k, v in splits.items()},
+    }
     return writer.finish(info)
 
 

@@ -11,6 +11,7 @@ have no masks, so the fused train split has none either (it is not scored).
 without them both are prepared under ``OUT/_parts`` (from ``--from``'s subfolders ``flowers/`` and
 ``lfw/``, or downloaded).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -19,23 +20,34 @@ from pathlib import Path
 from .common import DatasetWriter, source_parser
 
 
-def build(out: Path, flowers: Path | None = None, lfw: Path | None = None, src: Path | None = None,
-          size: int = 128) -> dict:
+def build(
+    out: Path,
+    flowers: Path | None = None,
+    lfw: Path | None = None,
+    src: Path | None = None,
+    size: int = 128,
+) -> dict:
     out = Path(out)
     if flowers is None:
         from .flowers import build as build_flowers
+
         flowers = out / "_parts" / "flowers"
         build_flowers(flowers, src / "flowers" if src else None, size)
     if lfw is None:
         from .lfw import build as build_lfw
+
         lfw = out / "_parts" / "lfw"
-        build_lfw(lfw, src / "lfw" if src else None, src / "lfw" / "datasplits" if src else None, size)
+        build_lfw(
+            lfw, src / "lfw" if src else None, src / "lfw" / "datasplits" if src else None, size
+        )
     writer, counts = DatasetWriter(out), {}
     for split in ("train", "val", "test"):
         for prefix, part in (("flowers", Path(flowers)), ("lfw", Path(lfw))):
             split_file = part / "splits" / f"{split}.txt"
             if not split_file.exists():
-                raise FileNotFoundError(f"{split_file}: not found; is {part} a prepared data folder?")
+                raise FileNotFoundError(
+                    f"{split_file}: not found; is {part} a prepared data folder?"
+                )
             stems = split_file.read_text().split()
             counts[split] = counts.get(split, 0) + len(stems)
             for stem in stems:
@@ -47,9 +59,14 @@ def build(out: Path, flowers: Path | None = None, lfw: Path | None = None, src: 
                         shutil.copyfile(srcfile, dst.with_name(dst.name + ".tmp"))
                         dst.with_name(dst.name + ".tmp").replace(dst)
                 writer.add(split, new)
-    info = {"name": "flowers+lfw", "regions": 2, "size": size, "labels": {"0": "background", "1": "object"},
-            "splits": "union of the Flowers and LFW splits (our reading; unspecified in the paper)",
-            "counts": counts}
+    info = {
+        "name": "flowers+lfw",
+        "regions": 2,
+        "size": size,
+        "labels": {"0": "background", "1": "object"},
+        "splits": "union of the Flowers and LFW splits (our reading; unspecified in the paper)",
+        "counts": counts,
+    }
     return writer.finish(info)
 
 

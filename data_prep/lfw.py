@@ -11,6 +11,7 @@ r"""Labeled Faces in the Wild (funneled) with the part labels, as the official R
 
     python -m data_prep.lfw --out data/lfw [--from PATH] [--splits DIR] [--size 128]
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,9 +22,14 @@ from .common import DatasetWriter, fetch_sources, same_size, source_parser, squa
 from .download import download
 
 URL = "http://vis-www.cs.umass.edu/lfw/"
-FILES = [("lfw-funneled.tgz", URL + "lfw-funneled.tgz", "1b42dfed7d15c9b2dd63d5e5840c86ad"),
-         ("parts_lfw_funneled_gt_images.tgz", URL + "part_labels/parts_lfw_funneled_gt_images.tgz",
-          "3e7e26e801c3081d651c8c2ef3c45cfc")]
+FILES = [
+    ("lfw-funneled.tgz", URL + "lfw-funneled.tgz", "1b42dfed7d15c9b2dd63d5e5840c86ad"),
+    (
+        "parts_lfw_funneled_gt_images.tgz",
+        URL + "part_labels/parts_lfw_funneled_gt_images.tgz",
+        "3e7e26e801c3081d651c8c2ef3c45cfc",
+    ),
+]
 READY = ["lfw_funneled", "parts_lfw_funneled_gt_images"]
 SPLITS_URL = "https://raw.githubusercontent.com/mickaelChen/ReDO/master/datasplits/lfw-funneled/"
 
@@ -48,6 +54,7 @@ def read_split(path: Path) -> list[tuple[str, str]]:
 
 def build(out: Path, src: Path | None = None, splits: Path | None = None, size: int = 128) -> dict:
     from redo_lite.data import open_image
+
     out = Path(out)
     root = fetch_sources(src, out / "_work", FILES, READY)
     if splits is None:
@@ -73,14 +80,22 @@ def build(out: Path, src: Path | None = None, splits: Path | None = None, size: 
                 same_size(img, img_path, label, ppm)
                 mask = face_mask(label)
             writer.add(split, stem, *square(img, size, mask))
-    info = {"name": "lfw", "regions": 2, "size": size, "labels": {"0": "background", "1": "face and hair"},
-            "splits": "ReDO datasplits/lfw-funneled (train has no masks)", "counts": counts}
+    info = {
+        "name": "lfw",
+        "regions": 2,
+        "size": size,
+        "labels": {"0": "background", "1": "face and hair"},
+        "splits": "ReDO datasplits/lfw-funneled (train has no masks)",
+        "counts": counts,
+    }
     return writer.finish(info)
 
 
 def main(argv=None):
     ap = source_parser(__doc__)
-    ap.add_argument("--splits", type=Path, help="folder with ReDO's train/val/test.txt (else downloaded)")
+    ap.add_argument(
+        "--splits", type=Path, help="folder with ReDO's train/val/test.txt (else downloaded)"
+    )
     a = ap.parse_args(argv)
     build(a.out, a.src, a.splits, a.size)
 

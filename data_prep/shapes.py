@@ -7,6 +7,7 @@ model has to find the *object*; ReDO learns it in minutes on a CPU, long before 
 
     python -m data_prep.shapes --out data/shapes [--size 32] [--seed 0]
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,9 @@ def make_sample(rng: np.random.Generator, size: int):
     c1, c2, c3, c4 = rng.uniform(0, 1, (4, 3))
     # background: stripes at a random angle and frequency
     a, f = rng.uniform(0, np.pi), rng.uniform(3, 7)
-    stripes = 0.5 + 0.5 * np.sin(2 * np.pi * f * (np.cos(a) * xx + np.sin(a) * yy) + rng.uniform(0, 6.3))
+    stripes = 0.5 + 0.5 * np.sin(
+        2 * np.pi * f * (np.cos(a) * xx + np.sin(a) * yy) + rng.uniform(0, 6.3)
+    )
     img = stripes[..., None] * c1 + (1 - stripes[..., None]) * c2
     # object: an ellipse filled with blotchy noise
     cy, cx = rng.uniform(0.3, 0.7, 2)
@@ -36,15 +39,29 @@ def make_sample(rng: np.random.Generator, size: int):
     return (img * 255).round().astype(np.uint8), inside.astype(np.uint8)
 
 
-def build(out: Path, size: int = 32, seed: int = 0, n_train: int = 5000, n_val: int = 500, n_test: int = 500):
+def build(
+    out: Path,
+    size: int = 32,
+    seed: int = 0,
+    n_train: int = 5000,
+    n_val: int = 500,
+    n_test: int = 500,
+):
     print(f"textured-shapes {size}px -> {out}")
     writer = DatasetWriter(out)
     for split, count, offset in (("train", n_train, 0), ("val", n_val, 1), ("test", n_test, 2)):
         rng = np.random.default_rng([seed, offset])
         writer.fill(split, count, lambda: make_sample(rng, size))
-    writer.finish({"name": "textured-shapes", "regions": 2, "size": size, "seed": seed,
-                   "labels": {"0": "background", "1": "object"},
-                   "counts": {"train": n_train, "val": n_val, "test": n_test}})
+    writer.finish(
+        {
+            "name": "textured-shapes",
+            "regions": 2,
+            "size": size,
+            "seed": seed,
+            "labels": {"0": "background", "1": "object"},
+            "counts": {"train": n_train, "val": n_val, "test": n_test},
+        }
+    )
 
 
 def main(argv=None):

@@ -6,6 +6,7 @@
 * ``grabcut``: OpenCV's GrabCut (colour models + graph cut) initialised with a centred box; where it
   finds no foreground at all, the initial box is kept.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,12 +21,13 @@ def centre_box(images: torch.Tensor, frac: float = 0.5) -> torch.Tensor:
     b, _, h, w = images.shape
     out = torch.zeros(b, h, w, dtype=torch.long)
     dh, dw = round(h * (1 - frac) / 2), round(w * (1 - frac) / 2)
-    out[:, dh:h - dh, dw:w - dw] = 1
+    out[:, dh : h - dh, dw : w - dw] = 1
     return out
 
 
 def kmeans_colour(images: torch.Tensor, regions: int, seed: int = 0) -> torch.Tensor:
     from sklearn.cluster import KMeans
+
     out = []
     for img in _uint8(images):
         pixels = img.reshape(-1, 3).astype(np.float32)
@@ -37,18 +39,32 @@ def kmeans_colour(images: torch.Tensor, regions: int, seed: int = 0) -> torch.Te
 
 def grabcut(images: torch.Tensor, frac: float = 0.8, iterations: int = 5) -> torch.Tensor:
     import cv2
+
     out = []
     for img in _uint8(images):
         h, w = img.shape[:2]
         mask = np.zeros((h, w), np.uint8)
-        rect = (round(w * (1 - frac) / 2), round(h * (1 - frac) / 2), round(w * frac), round(h * frac))
+        rect = (
+            round(w * (1 - frac) / 2),
+            round(h * (1 - frac) / 2),
+            round(w * frac),
+            round(h * frac),
+        )
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         try:
-            cv2.grabCut(np.ascontiguousarray(img[..., ::-1]), mask, rect, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
+            cv2.grabCut(
+                np.ascontiguousarray(img[..., ::-1]),
+                mask,
+                rect,
+                bgd,
+                fgd,
+                iterations,
+                cv2.GC_INIT_WITH_RECT,
+            )
             fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
         except cv2.error:
             fg = np.zeros((h, w), bool)
-        if not fg.any():                       # nothing found (e.g. a flat image): keep the initial box
+        if not fg.any():  # nothing found (e.g. a flat image): keep the initial box
             fg = centre_box(torch.zeros(1, 3, h, w), frac)[0].numpy().astype(bool)
         out.append(torch.from_numpy(fg.astype(np.int64)))
     return torch.stack(out)

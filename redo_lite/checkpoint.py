@@ -3,6 +3,7 @@
 A run folder holds ``config.json``, ``last.pt`` (everything needed to resume exactly),
 ``best.pt`` (the networks at the best validation score) and ``metrics.jsonl``.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,16 +45,20 @@ def load(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"{path}: cannot load this checkpoint safely ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0][:300]})") from None
+        raise CheckpointError(
+            f"{path}: cannot load this checkpoint safely ({type(e).__name__}: "
+            f"{str(e).splitlines()[0][:300]})"
+        ) from None
 
 
 def check_config(cfg, state: dict, path: Path, hint: str = "") -> None:
     """Refuse a checkpoint saved with other settings than ``cfg``, naming the file and the settings."""
     diff = cfg.differences(state.get("config", {})) if "config" in state else []
     if diff:
-        raise CheckpointError(f"{path}: saved with preset {state['config'].get('preset')!r}, which differs "
-                              f"from {cfg.preset!r} in {', '.join(diff)}{hint}")
+        raise CheckpointError(
+            f"{path}: saved with preset {state['config'].get('preset')!r}, which differs "
+            f"from {cfg.preset!r} in {', '.join(diff)}{hint}"
+        )
 
 
 def load_nets(nets: dict, states: dict, path: Path) -> None:
@@ -64,5 +69,7 @@ def load_nets(nets: dict, states: dict, path: Path) -> None:
         try:
             net.load_state_dict(states[name])
         except RuntimeError as e:
-            raise CheckpointError(f"{path}: weights for {name!r} do not fit this configuration; was it "
-                                  f"trained with another preset? ({str(e).splitlines()[0][:200]})") from None
+            raise CheckpointError(
+                f"{path}: weights for {name!r} do not fit this configuration; was it "
+                f"trained with another preset? ({str(e).splitlines()[0][:200]})"
+            ) from None

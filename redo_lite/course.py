@@ -4,6 +4,7 @@ Each exercise in ``notebooks/`` is followed by a check cell that runs the learne
 ``redo_lite``'s on the same seeded inputs and prints ``CHECK PASS`` or ``CHECK FAIL`` with the
 expected and the obtained values.
 """
+
 from __future__ import annotations
 
 import io
@@ -11,13 +12,18 @@ import os
 
 import torch
 
+
 def env(name: str, default):
     """A notebook parameter: the environment variable ``name`` if set (cast to the default's type),
     else ``default``. With REDO_FAST=1 the notebooks pick their fast values."""
     raw = os.environ.get(name)
     if raw is None:
         return default
-    return type(default)(raw) if not isinstance(default, bool) else raw not in ("0", "false", "False", "")
+    return (
+        type(default)(raw)
+        if not isinstance(default, bool)
+        else raw not in ("0", "false", "False", "")
+    )
 
 
 def _flatten(x):
@@ -40,34 +46,44 @@ def check(name: str, yours, reference, *inputs_fn, atol: float = 1e-5, seed: int
 
     ``inputs_fn`` are zero-argument callables that build each input (called after seeding, once
     for each function, so in-place changes cannot leak from one to the other)."""
+
     def run(fn):
         torch.manual_seed(seed)
         args = [f() for f in inputs_fn]
         torch.manual_seed(seed + 1)
         return fn(*args)
+
     try:
         got = run(yours)
     except NotImplementedError as e:
         print(f"CHECK TODO: {name} — not implemented yet ({e})")
-        raise                                   # stop here: later cells use this exercise
+        raise  # stop here: later cells use this exercise
     expected = run(reference)
     a, b = _flatten(got), _flatten(expected)
-    ok = len(a) == len(b) and all(x.shape == y.shape and torch.allclose(x.double(), y.double(), atol=atol)
-                                  for x, y in zip(a, b))
+    ok = len(a) == len(b) and all(
+        x.shape == y.shape and torch.allclose(x.double(), y.double(), atol=atol)
+        for x, y in zip(a, b)
+    )
     if ok:
         print(f"CHECK PASS: {name}")
     else:
-        print(f"CHECK FAIL: {name}\n  expected: {_describe(expected)}\n  got:      {_describe(got)}")
+        print(
+            f"CHECK FAIL: {name}\n  expected: {_describe(expected)}\n  got:      {_describe(got)}"
+        )
     return ok
 
 
-def check_module(name: str, yours: torch.nn.Module, reference: torch.nn.Module, *inputs_fn, atol=1e-5) -> bool:
+def check_module(
+    name: str, yours: torch.nn.Module, reference: torch.nn.Module, *inputs_fn, atol=1e-5
+) -> bool:
     """Compare a learner's module with redo_lite's: the reference's weights are copied into yours
     (so the names and shapes of your parameters must match), then both run on the same inputs."""
     try:
         yours.load_state_dict(reference.state_dict())
     except RuntimeError as e:
-        print(f"CHECK FAIL: {name} — parameters do not match redo_lite's:\n  {str(e).splitlines()[0][:300]}")
+        print(
+            f"CHECK FAIL: {name} — parameters do not match redo_lite's:\n  {str(e).splitlines()[0][:300]}"
+        )
         return False
     return check(name, yours, reference, *inputs_fn, atol=atol)
 
@@ -78,18 +94,22 @@ def check_module(name: str, yours: torch.nn.Module, reference: torch.nn.Module, 
 @torch.no_grad()
 def redraw_with(nets: dict, image: torch.Tensor, region: int, z: torch.Tensor) -> torch.Tensor:
     """One image (3,H,W in [-1,1]) with ``region`` redrawn from z (n, z_dim): 3,H,W in [0,1]."""
-    from .process import redraw_all
     from .data import to_unit
+    from .process import redraw_all
+
     x = image[None]
     masks = nets["F"](x)
     return to_unit(redraw_all(x, masks, nets["G"](masks, z[None]))[0, region])
 
 
 @torch.no_grad()
-def z_sweep(nets: dict, image: torch.Tensor, dims=(0, 1, 2), values=(-2.0, -1.0, 0.0, 1.0, 2.0), seed=0):
+def z_sweep(
+    nets: dict, image: torch.Tensor, dims=(0, 1, 2), values=(-2.0, -1.0, 0.0, 1.0, 2.0), seed=0
+):
     """A static grid: one row per (region, z dimension), one column per value of that dimension,
     the rest of z fixed. Returns (grid 3,H,W in [0,1], row labels)."""
     from torchvision.utils import make_grid
+
     n, z_dim = len(nets["G"].gens), nets["G"].z_dim
     z0 = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
     tiles, labels = [], []
@@ -105,6 +125,7 @@ def z_sweep(nets: dict, image: torch.Tensor, dims=(0, 1, 2), values=(-2.0, -1.0,
 
 def _png(img: torch.Tensor, scale: int = 6) -> bytes:
     from PIL import Image
+
     arr = (img.clamp(0, 1) * 255).byte().permute(1, 2, 0).numpy()
     pil = Image.fromarray(arr).resize((arr.shape[1] * scale, arr.shape[0] * scale), Image.NEAREST)
     buf = io.BytesIO()
@@ -116,11 +137,18 @@ def z_explorer(nets: dict, image: torch.Tensor, dims: int = 4, seed: int = 0):
     """ipywidgets: a region selector and sliders over the first ``dims`` entries of that region's
     z_k; the redrawn image updates live. The rest of z stays fixed."""
     import ipywidgets as W
+
     n, z_dim = len(nets["G"].gens), nets["G"].z_dim
     z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
-    region = W.Dropdown(options=[(f"region {k}", k) for k in range(n)], value=0, description="region")
-    sliders = [W.FloatSlider(value=0.0, min=-3, max=3, step=0.1, description=f"z[{d}]",
-                             continuous_update=True) for d in range(dims)]
+    region = W.Dropdown(
+        options=[(f"region {k}", k) for k in range(n)], value=0, description="region"
+    )
+    sliders = [
+        W.FloatSlider(
+            value=0.0, min=-3, max=3, step=0.1, description=f"z[{d}]", continuous_update=True
+        )
+        for d in range(dims)
+    ]
     picture = W.Image(format="png")
 
     def redraw(_=None):
@@ -130,7 +158,7 @@ def z_explorer(nets: dict, image: torch.Tensor, dims: int = 4, seed: int = 0):
             zk[k, d] = s.value
         picture.value = _png(redraw_with(nets, image, k, zk))
 
-    def on_region(_):                               # show the chosen region's own z values
+    def on_region(_):  # show the chosen region's own z values
         for d, s in enumerate(sliders):
             s.unobserve(redraw, "value")
             s.value = round(float(z[region.value, d]), 1)
@@ -148,14 +176,17 @@ def repo_root():
     """Change to the course's root folder (where data/ and checkpoints/ live) and return it,
     whether the notebook runs from notebooks/, solutions/ or the root itself."""
     from pathlib import Path
+
     here = Path.cwd().resolve()
-    if os.environ.get("REDO_ROOT"):                 # set by tests that run a copy of a notebook elsewhere
+    if os.environ.get("REDO_ROOT"):  # set by tests that run a copy of a notebook elsewhere
         here = Path(os.environ["REDO_ROOT"]).resolve()
     for p in (here, *here.parents):
         if (p / "redo_lite").is_dir() and (p / "pyproject.toml").exists():
             os.chdir(p)
             return p
-    raise FileNotFoundError(f"{here}: not inside the redo-course folder (no redo_lite/ and pyproject.toml above)")
+    raise FileNotFoundError(
+        f"{here}: not inside the redo-course folder (no redo_lite/ and pyproject.toml above)"
+    )
 
 
 def ensure_c2mnist(path: str = "data/c2mnist32", size: int = 32):
@@ -163,9 +194,11 @@ def ensure_c2mnist(path: str = "data/c2mnist32", size: int = 32):
     the first release (broken digit strokes, no ``digit_min_cover`` in its info.json) is rebuilt."""
     import json
     from pathlib import Path
+
     info = Path(path) / "info.json"
     if not info.exists() or "digit_min_cover" not in json.loads(info.read_text()):
         from data_prep.c2mnist import build
+
         build(Path(path), size=size, seed=0)
     return path
 
@@ -173,10 +206,13 @@ def ensure_c2mnist(path: str = "data/c2mnist32", size: int = 32):
 def show(img: torch.Tensor, title: str = "", ax=None, size: float = 3.0):
     """Show a 3,H,W (or H,W) tensor in [0, 1] with matplotlib."""
     import matplotlib.pyplot as plt
+
     if ax is None:
         _, ax = plt.subplots(figsize=(size * img.shape[-1] / img.shape[-2], size))
-    ax.imshow(img.permute(1, 2, 0).cpu().numpy() if img.dim() == 3 else img.cpu().numpy(),
-              interpolation="nearest")
+    ax.imshow(
+        img.permute(1, 2, 0).cpu().numpy() if img.dim() == 3 else img.cpu().numpy(),
+        interpolation="nearest",
+    )
     ax.set_title(title)
     ax.axis("off")
     return ax
@@ -185,13 +221,17 @@ def show(img: torch.Tensor, title: str = "", ax=None, size: float = 3.0):
 def read_log(run) -> list[dict]:
     import json
     from pathlib import Path
+
     path = Path(run) / "metrics.jsonl"
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+    return (
+        [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+    )
 
 
 def plot_history(run, fig=None):
     """Losses and validation IoU of a run folder against steps (all attempts in one time line)."""
     import matplotlib.pyplot as plt
+
     rows = read_log(run)
     train = [r for r in rows if r["kind"] == "train"]
     evals = [r for r in rows if r["kind"] == "eval"]
@@ -200,20 +240,34 @@ def plot_history(run, fig=None):
     ax = fig.subplots(1, 3)
     for k in ("loss_g", "loss_d"):
         ax[0].plot([r["total_steps"] for r in train], [r[k] for r in train], label=k)
-    ax[0].set_title("hinge losses"); ax[0].legend(); ax[0].set_xlabel("step")
+    ax[0].set_title("hinge losses")
+    ax[0].legend()
+    ax[0].set_xlabel("step")
     ax[1].plot([r["total_steps"] for r in train], [r["loss_z"] for r in train])
-    ax[1].set_title("information conservation λ·mse"); ax[1].set_xlabel("step")
-    ax[2].plot([r["total_steps"] for r in evals], [r["iou"] for r in evals], "o-", label="per image")
-    ax[2].plot([r["total_steps"] for r in evals], [r["iou_split"] for r in evals], "s--", label="one permutation")
-    ax[2].set_title("validation IoU (objects)"); ax[2].set_ylim(0, 1); ax[2].legend(); ax[2].set_xlabel("step")
+    ax[1].set_title("information conservation λ·mse")
+    ax[1].set_xlabel("step")
+    ax[2].plot(
+        [r["total_steps"] for r in evals], [r["iou"] for r in evals], "o-", label="per image"
+    )
+    ax[2].plot(
+        [r["total_steps"] for r in evals],
+        [r["iou_split"] for r in evals],
+        "s--",
+        label="one permutation",
+    )
+    ax[2].set_title("validation IoU (objects)")
+    ax[2].set_ylim(0, 1)
+    ax[2].legend()
+    ax[2].set_xlabel("step")
     fig.tight_layout()
     return fig
 
 
 def live_plot(trainer):
     """A ``Trainer.fit`` callback that redraws the history after every evaluation."""
-    from IPython.display import clear_output, display
     import matplotlib.pyplot as plt
+    from IPython.display import clear_output, display
+
     fig = plot_history(trainer.run)
     clear_output(wait=True)
     display(fig)

@@ -12,6 +12,7 @@ same geometry. Everything is checked and loaded into memory up front, so a bad f
 Documented conversions: grayscale, palette, CMYK and 16-bit images are converted to 8-bit RGB
 (16-bit values are scaled by 1/257); RGBA and LA are composited on white.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -73,8 +74,10 @@ def list_images(folder: Path) -> dict[str, Path]:
     for p in sorted(folder.iterdir()):
         if p.suffix.lower() in IMAGE_EXTS and p.is_file():
             if p.stem in found:
-                raise DataError(f"{p}: duplicate stem {p.stem!r} (also {found[p.stem].name}); "
-                                "keep one file per stem")
+                raise DataError(
+                    f"{p}: duplicate stem {p.stem!r} (also {found[p.stem].name}); "
+                    "keep one file per stem"
+                )
             found[p.stem] = p
     if not found:
         raise DataError(f"{folder}: no .png/.jpg images here")
@@ -86,13 +89,17 @@ def read_split(root: Path, split: str | None, images: dict[str, Path]) -> list[s
         return sorted(images)
     path = Path(root) / "splits" / f"{split}.txt"
     if not path.exists():
-        raise DataError(f"{path}: split file not found (available: "
-                        f"{', '.join(sorted(p.stem for p in path.parent.glob('*.txt'))) or 'none'})")
+        raise DataError(
+            f"{path}: split file not found (available: "
+            f"{', '.join(sorted(p.stem for p in path.parent.glob('*.txt'))) or 'none'})"
+        )
     stems = [s.strip() for s in path.read_text(encoding="utf-8").splitlines() if s.strip()]
     missing = [s for s in stems if s not in images]
     if missing:
-        raise DataError(f"{path}: lists {len(missing)} stem(s) with no image in {root}/images, "
-                        f"e.g. {missing[0]!r}")
+        raise DataError(
+            f"{path}: lists {len(missing)} stem(s) with no image in {root}/images, "
+            f"e.g. {missing[0]!r}"
+        )
     if not stems:
         raise DataError(f"{path}: empty split file")
     return stems
@@ -101,16 +108,22 @@ def read_split(root: Path, split: str | None, images: dict[str, Path]) -> list[s
 def load_mask(path: Path, image_size: tuple[int, int], regions: int) -> Image.Image:
     mask = open_image(path)
     if mask.size != image_size:
-        raise DataError(f"{path}: mask is {mask.size[0]}x{mask.size[1]} but its image is "
-                        f"{image_size[0]}x{image_size[1]}")
+        raise DataError(
+            f"{path}: mask is {mask.size[0]}x{mask.size[1]} but its image is "
+            f"{image_size[0]}x{image_size[1]}"
+        )
     if mask.mode not in ("L", "P", "1"):
-        raise DataError(f"{path}: a mask must be a single-channel label map (mode L), got mode {mask.mode}")
+        raise DataError(
+            f"{path}: a mask must be a single-channel label map (mode L), got mode {mask.mode}"
+        )
     arr = np.asarray(mask.convert("L") if mask.mode == "1" else mask)
     if mask.mode == "1":
         arr = (arr > 0).astype(np.uint8)
     top = int(arr.max())
     if top >= regions:
-        raise DataError(f"{path}: label {top} found but regions = {regions} (labels must be 0..{regions - 1})")
+        raise DataError(
+            f"{path}: label {top} found but regions = {regions} (labels must be 0..{regions - 1})"
+        )
     return Image.fromarray(arr.astype(np.uint8), "L")
 
 
@@ -121,8 +134,15 @@ class ImageFolderData:
     ``batch(idx)`` returns images in [-1, 1] (and masks as int64).
     """
 
-    def __init__(self, root, split: str | None = "train", size: int = 32, regions: int = 2,
-                 need_masks: bool = False, limit: int | None = None):
+    def __init__(
+        self,
+        root,
+        split: str | None = "train",
+        size: int = 32,
+        regions: int = 2,
+        need_masks: bool = False,
+        limit: int | None = None,
+    ):
         self.root = Path(root)
         all_images = list_images(self.root / "images")
         has_splits = (self.root / "splits").is_dir()
@@ -130,11 +150,15 @@ class ImageFolderData:
         if limit:
             self.stems = self.stems[:limit]
         mask_dir = self.root / "masks"
-        have = [(mask_dir / f"{s}.png").exists() for s in self.stems] if mask_dir.is_dir() else [False]
+        have = (
+            [(mask_dir / f"{s}.png").exists() for s in self.stems] if mask_dir.is_dir() else [False]
+        )
         with_masks = all(have)
-        if any(have) and not with_masks:                    # some but not all: a missing file
+        if any(have) and not with_masks:  # some but not all: a missing file
             stem = self.stems[have.index(False)]
-            raise DataError(f"{mask_dir / (stem + '.png')}: mask missing for image {all_images[stem].name}")
+            raise DataError(
+                f"{mask_dir / (stem + '.png')}: mask missing for image {all_images[stem].name}"
+            )
         if need_masks and not with_masks:
             raise DataError(f"{mask_dir}: ground-truth masks are needed here but there are none")
         imgs, masks = [], []
@@ -143,7 +167,11 @@ class ImageFolderData:
             img = to_rgb(open_image(path))
             imgs.append(np.asarray(resize_crop(img, size)))
             if with_masks:
-                masks.append(np.asarray(resize_crop(load_mask(mask_dir / f"{stem}.png", img.size, regions), size)))
+                masks.append(
+                    np.asarray(
+                        resize_crop(load_mask(mask_dir / f"{stem}.png", img.size, regions), size)
+                    )
+                )
         self.images = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
         self.masks = torch.from_numpy(np.stack(masks)) if with_masks else None
         self.size, self.regions = size, regions

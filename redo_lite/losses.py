@@ -20,6 +20,7 @@ the masks at each pixel, normalised to [0, 1], is zero only for one-hot masks:
 
 .. math::  \mathcal L_M = \lambda_M(t) \cdot \mathrm{mean}_{pixels} \frac{1 - \sum_k (M^k)^2}{1 - 1/n}
 """
+
 from __future__ import annotations
 
 import torch
@@ -44,7 +45,7 @@ def z_loss(z_pred: torch.Tensor, z: torch.Tensor, lambda_z: float) -> torch.Tens
 def mask_impurity(masks: torch.Tensor) -> torch.Tensor:
     """Mean Gini impurity of soft masks B,n,H,W over pixels, scaled so uniform masks score 1."""
     n = masks.shape[1]
-    return ((1 - (masks ** 2).sum(1)) / (1 - 1 / n)).mean()
+    return ((1 - (masks**2).sum(1)) / (1 - 1 / n)).mean()
 
 
 def ramp(step: int, start: int, full: int) -> float:

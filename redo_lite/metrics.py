@@ -14,6 +14,7 @@ Label 0 of a ground-truth map is the background; ``iou`` is the mean IoU over th
 (labels 1..n-1). For n=2 that is the foreground IoU the paper reports; for colored-2-MNIST it is the
 mean over the two digits. A region whose union is empty in an image is left out of that image's mean.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,22 +25,24 @@ import torch.nn.functional as F_
 
 def overlap_counts(pred: torch.Tensor, gt: torch.Tensor, n: int) -> torch.Tensor:
     """inter[b, p, g] = number of pixels predicted p with ground truth g. pred, gt: B,H,W ints."""
-    p = F_.one_hot(pred.flatten(1).long(), n).float()          # B, HW, n
+    p = F_.one_hot(pred.flatten(1).long(), n).float()  # B, HW, n
     g = F_.one_hot(gt.flatten(1).long(), n).float()
-    return p.transpose(1, 2) @ g                                # B, n, n
+    return p.transpose(1, 2) @ g  # B, n, n
 
 
 def permutation_tables(pred: torch.Tensor, gt: torch.Tensor, n: int):
     """For every permutation perm (perm[g] = predicted region assigned to GT region g):
     accuracy (B, P) and per-GT-region IoU (B, P, n; NaN where the union is empty)."""
     if pred.shape != gt.shape:
-        raise ValueError(f"prediction {tuple(pred.shape)} and ground truth {tuple(gt.shape)} differ in shape")
+        raise ValueError(
+            f"prediction {tuple(pred.shape)} and ground truth {tuple(gt.shape)} differ in shape"
+        )
     inter = overlap_counts(pred, gt, n)
-    area_p, area_g = inter.sum(2), inter.sum(1)                 # B, n (pred areas), B, n (gt areas)
+    area_p, area_g = inter.sum(2), inter.sum(1)  # B, n (pred areas), B, n (gt areas)
     perms = list(itertools.permutations(range(n)))
-    idx = torch.tensor(perms)                                   # P, n
+    idx = torch.tensor(perms)  # P, n
     g_idx = torch.arange(n).expand_as(idx)
-    i = inter[:, idx, g_idx]                                    # B, P, n
+    i = inter[:, idx, g_idx]  # B, P, n
     union = area_p[:, idx] + area_g[:, None, :] - i
     iou = torch.where(union > 0, i / union.clamp(min=1), torch.full_like(i, float("nan")))
     acc = i.sum(2) / pred[0].numel()
@@ -49,7 +52,7 @@ def permutation_tables(pred: torch.Tensor, gt: torch.Tensor, n: int):
 def score(pred: torch.Tensor, gt: torch.Tensor, n: int) -> dict:
     """Accuracy and object IoU of predicted label maps against ground-truth label maps."""
     perms, acc, iou = permutation_tables(pred, gt, n)
-    obj = iou[:, :, 1:].nanmean(2)                              # B, P: mean IoU over object regions
+    obj = iou[:, :, 1:].nanmean(2)  # B, P: mean IoU over object regions
     obj_filled = torch.nan_to_num(obj, nan=-1.0)
     best_iou = obj_filled.argmax(1)
     per_image_iou = obj.gather(1, best_iou[:, None]).squeeze(1)
@@ -58,7 +61,7 @@ def score(pred: torch.Tensor, gt: torch.Tensor, n: int) -> dict:
         "images": int(pred.shape[0]),
         "acc": acc.max(1).values.mean().item(),
         "iou": per_image_iou.nanmean().item(),
-        "acc_split": acc.mean(0).max().item(),                 # its own best permutation, as per image
+        "acc_split": acc.mean(0).max().item(),  # its own best permutation, as per image
         "iou_split": obj[:, split_p].nanmean().item(),
         "iou_split_regions": iou[:, split_p].nanmean(0).tolist(),
         "permutation": list(perms[split_p]),

@@ -11,6 +11,7 @@ Sizes come from :class:`redo_lite.config.Config`; at ``flowers-paper`` they are 
 (``torch.nn.utils.parametrizations.spectral_norm``); orthogonal init (gain 0.8) is applied to the
 raw weight *before* spectral norm wraps it, so it really reaches spectrally-normalised layers.
 """
+
 from __future__ import annotations
 
 import torch
@@ -48,8 +49,12 @@ class ResBlock(nn.Module):
 
     def __init__(self, c, gain):
         super().__init__()
-        self.body = nn.Sequential(conv(c, c, 3, gain, bias=False), nn.InstanceNorm2d(c, affine=True),
-                                  nn.ReLU(), conv(c, c, 3, gain))
+        self.body = nn.Sequential(
+            conv(c, c, 3, gain, bias=False),
+            nn.InstanceNorm2d(c, affine=True),
+            nn.ReLU(),
+            conv(c, c, 3, gain),
+        )
         self.post = nn.Sequential(nn.InstanceNorm2d(c, affine=True), nn.ReLU())
 
     def forward(self, x):
@@ -69,10 +74,11 @@ class PyramidPooling(nn.Module):
         size = x.shape[-1]
         outs = [x]
         for b, c in zip(self.bins, self.convs):
-            k = size // b               # official pools (32,16,10,5) on 32x32 features
+            k = size // b  # official pools (32,16,10,5) on 32x32 features
             pooled = F_.avg_pool2d(x, k, k) if k > 1 else x
-            outs.append(F_.interpolate(c(pooled), size=x.shape[-2:], mode="bilinear",
-                                       align_corners=False))
+            outs.append(
+                F_.interpolate(c(pooled), size=x.shape[-2:], mode="bilinear", align_corners=False)
+            )
         return torch.cat(outs, 1)
 
 
@@ -83,22 +89,35 @@ class MaskNet(nn.Module):
     def __init__(self, cfg: Config):
         super().__init__()
         g, c, n = cfg.init_gain, cfg.f_channels, cfg.regions
-        widths = [c // 2 ** (cfg.f_downs - i) for i in range(cfg.f_downs + 1)]   # e.g. 16, 32, 64
-        layers = [nn.ReflectionPad2d(3), conv(3, widths[0], 7, g, padding=0, bias=False),
-                  nn.InstanceNorm2d(widths[0], affine=True), nn.ReLU()]
+        widths = [c // 2 ** (cfg.f_downs - i) for i in range(cfg.f_downs + 1)]  # e.g. 16, 32, 64
+        layers = [
+            nn.ReflectionPad2d(3),
+            conv(3, widths[0], 7, g, padding=0, bias=False),
+            nn.InstanceNorm2d(widths[0], affine=True),
+            nn.ReLU(),
+        ]
         for a, b in zip(widths[:-1], widths[1:]):
-            layers += [conv(a, b, 3, g, stride=2, bias=False), nn.InstanceNorm2d(b, affine=True), nn.ReLU()]
+            layers += [
+                conv(a, b, 3, g, stride=2, bias=False),
+                nn.InstanceNorm2d(b, affine=True),
+                nn.ReLU(),
+            ]
         layers += [ResBlock(c, g) for _ in range(cfg.f_res_blocks)]
         self.encoder = nn.Sequential(*layers)
         self.ppm = PyramidPooling(c, cfg.f_ppm_bins, g) if cfg.f_ppm_bins else nn.Identity()
         ch = c + len(cfg.f_ppm_bins)
         ups = []
-        for _ in range(cfg.f_downs):                                                # 68 -> 34 -> 17
-            ups += [nn.Upsample(scale_factor=2, mode="nearest"), conv(ch, ch // 2, 3, g, bias=False),
-                    nn.InstanceNorm2d(ch // 2, affine=True), nn.ReLU()]
+        for _ in range(cfg.f_downs):  # 68 -> 34 -> 17
+            ups += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                conv(ch, ch // 2, 3, g, bias=False),
+                nn.InstanceNorm2d(ch // 2, affine=True),
+                nn.ReLU(),
+            ]
             ch //= 2
-        self.decoder = nn.Sequential(*ups, nn.ReflectionPad2d(3),
-                                     conv(ch, 1 if n == 2 else n, 7, g, padding=0))
+        self.decoder = nn.Sequential(
+            *ups, nn.ReflectionPad2d(3), conv(ch, 1 if n == 2 else n, 7, g, padding=0)
+        )
         self.n, self.temperature = n, cfg.temperature
 
     def forward(self, x):
@@ -126,10 +145,10 @@ class SelfAttention(nn.Module):
 
     def forward(self, x):
         b, c, h, w = x.shape
-        q = self.q(x).flatten(2)                                    # B, C/8, HW
-        k = F_.max_pool2d(self.k(x), 2).flatten(2)                  # B, C/8, HW/4
-        v = F_.max_pool2d(self.v(x), 2).flatten(2)                  # B, C/2, HW/4
-        attn = torch.softmax(q.transpose(1, 2) @ k, dim=-1)         # B, HW, HW/4
+        q = self.q(x).flatten(2)  # B, C/8, HW
+        k = F_.max_pool2d(self.k(x), 2).flatten(2)  # B, C/8, HW/4
+        v = F_.max_pool2d(self.v(x), 2).flatten(2)  # B, C/2, HW/4
+        attn = torch.softmax(q.transpose(1, 2) @ k, dim=-1)  # B, HW, HW/4
         o = (v @ attn.transpose(1, 2)).view(b, c // 2, h, w)
         return x + self.gamma * self.o(o)
 
@@ -147,7 +166,7 @@ class CondInstanceNorm(nn.Module):
         self.gamma = conv(z_dim, c, 1, gain)
         self.beta = conv(z_dim, c, 1, gain)
 
-    def forward(self, x, z):                                        # z: B, z_dim, 1, 1
+    def forward(self, x, z):  # z: B, z_dim, 1, 1
         return self.norm(x) * self.gamma(z) + self.beta(z)
 
 
@@ -175,19 +194,21 @@ class Generator(nn.Module):
     def __init__(self, cfg: Config):
         super().__init__()
         g, ch, zd = cfg.init_gain, cfg.g_channels, cfg.z_dim
-        mults = [2 ** i for i in range(cfg.g_blocks)][::-1]                    # 16, 8, 4, 2, 1 at 128 px
-        chans = [mults[0] * ch] + [m * ch for m in mults]                      # 16ch,16ch,8ch,4ch,2ch,ch
+        mults = [2**i for i in range(cfg.g_blocks)][::-1]  # 16, 8, 4, 2, 1 at 128 px
+        chans = [mults[0] * ch] + [m * ch for m in mults]  # 16ch,16ch,8ch,4ch,2ch,ch
         self.c0 = chans[0]
         self.dense = linear(zd, 4 * 4 * chans[0], g)
         self.blocks = nn.ModuleList(GenBlock(a, b, zd, g) for a, b in zip(chans[:-1], chans[1:]))
         self.attn_index = None
-        if cfg.g_attention_at:               # before the block whose input is that size (64 at 128 px)
-            self.attn_index = (cfg.g_attention_at // 4).bit_length() - 1        # input of block i: 4 * 2**i
+        if cfg.g_attention_at:  # before the block whose input is that size (64 at 128 px)
+            self.attn_index = (
+                cfg.g_attention_at // 4
+            ).bit_length() - 1  # input of block i: 4 * 2**i
             self.attn = SelfAttention(chans[self.attn_index], g)
         self.out_norm = CondInstanceNorm(ch, zd, g)
         self.out = conv(ch + 1, 3, 3, g, sn=True)
 
-    def forward(self, m, z, seen=None):                                        # m: B,1,H,W  z: B,z_dim
+    def forward(self, m, z, seen=None):  # m: B,1,H,W  z: B,z_dim
         """``seen``: the mask the blocks are fed, when it is not ``m`` itself (``g_hard_input``)."""
         seen = m if seen is None else seen
         z = z[:, :, None, None]
@@ -197,7 +218,7 @@ class Generator(nn.Module):
                 x = self.attn(x)
             x = block(x, seen, z)
         x = torch.cat([F_.relu(self.out_norm(x, z)), seen], 1)
-        return torch.tanh(self.out(x)) * m                                     # G_k(m_k, z_k) = tanh(.) * m_k
+        return torch.tanh(self.out(x)) * m  # G_k(m_k, z_k) = tanh(.) * m_k
 
 
 def one_hot(masks: torch.Tensor) -> torch.Tensor:
@@ -213,12 +234,15 @@ class RegionGenerators(nn.Module):
         self.gens = nn.ModuleList(Generator(cfg) for _ in range(cfg.regions))
         self.z_dim, self.hard_input = cfg.z_dim, cfg.g_hard_input
 
-    def forward(self, masks, z):                  # masks: B,n,H,W  z: B,n,z_dim -> B,n,3,H,W
+    def forward(self, masks, z):  # masks: B,n,H,W  z: B,n,z_dim -> B,n,3,H,W
         # g_hard_input (not in the paper): the blocks see one-hot masks, so a generator cannot paint
         # by mask *level* (a soft mask of 0.7 on the background and 1.0 on a digit); the output is
         # still multiplied by the soft mask, which carries F's gradient
         seen = one_hot(masks.detach()) if self.hard_input else masks
-        return torch.stack([g(masks[:, k:k + 1], z[:, k], seen[:, k:k + 1]) for k, g in enumerate(self.gens)], 1)
+        return torch.stack(
+            [g(masks[:, k : k + 1], z[:, k], seen[:, k : k + 1]) for k, g in enumerate(self.gens)],
+            1,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,8 +274,8 @@ class Trunk(nn.Module):
     def __init__(self, cfg: Config, attention_at: int):
         super().__init__()
         g, c = cfg.init_gain, cfg.d_channels
-        n_down = cfg.g_blocks                                                   # 128 -> 4: five blocks
-        chans = [c * 2 ** i for i in range(n_down)]                             # 64 ... 1024 at 128 px
+        n_down = cfg.g_blocks  # 128 -> 4: five blocks
+        chans = [c * 2**i for i in range(n_down)]  # 64 ... 1024 at 128 px
         layers, res = [DiscBlock(3, chans[0], g, first=True)], cfg.size // 2
         if attention_at == res:
             layers.append(SelfAttention(chans[0], g))
@@ -286,7 +310,7 @@ class ZEncoder(nn.Module):
 
     def __init__(self, cfg: Config):
         super().__init__()
-        self.trunk = Trunk(cfg, attention_at=0)                                 # no attention (official)
+        self.trunk = Trunk(cfg, attention_at=0)  # no attention (official)
         self.head = linear(self.trunk.out_channels, cfg.regions * cfg.z_dim, cfg.init_gain)
         self.n, self.z_dim = cfg.regions, cfg.z_dim
 
@@ -296,7 +320,12 @@ class ZEncoder(nn.Module):
 
 def build_nets(cfg: Config) -> dict[str, nn.Module]:
     """The four networks, freshly initialised, keyed as they are saved in checkpoints."""
-    return {"F": MaskNet(cfg), "G": RegionGenerators(cfg), "D": Discriminator(cfg), "Z": ZEncoder(cfg)}
+    return {
+        "F": MaskNet(cfg),
+        "G": RegionGenerators(cfg),
+        "D": Discriminator(cfg),
+        "Z": ZEncoder(cfg),
+    }
 
 
 def count_parameters(nets: dict[str, nn.Module]) -> dict[str, int]:

@@ -9,6 +9,7 @@ replaces region i with what its generator draws:
 (the generator already multiplies by its mask, so the mask is applied once). If F's regions do
 not follow real objects, the redrawn image looks wrong and the discriminator notices.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,7 +37,8 @@ def assemble(drawn: torch.Tensor) -> torch.Tensor:
     return drawn.sum(1)
 
 
-def sample_z(batch: int, regions: int, z_dim: int, generator: torch.Generator | None = None,
-             device=None) -> torch.Tensor:
+def sample_z(
+    batch: int, regions: int, z_dim: int, generator: torch.Generator | None = None, device=None
+) -> torch.Tensor:
     r""":math:`z_k \sim \mathcal N(0, I)`, one per region: B,n,z_dim."""
     return torch.randn(batch, regions, z_dim, generator=generator, device=device)

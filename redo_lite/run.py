@@ -1,4 +1,5 @@
 """Loading a trained run folder, and using it: evaluate a split, segment a folder of images."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,7 @@ from PIL import Image
 
 from . import checkpoint as ckpt
 from .config import Config
-from .data import DataError, ImageFolderData, list_images, open_image, to_rgb
+from .data import ImageFolderData, list_images, open_image, to_rgb
 from .nets import build_nets
 
 
@@ -26,7 +27,7 @@ def load_run(run_dir, which: str = "best") -> tuple[Config, dict]:
     ckpt.check_config(cfg, state, path, hint=f" (the preset in {run / 'config.json'})")
     nets = build_nets(cfg)
     ckpt.load_nets({k: v for k, v in nets.items() if k in state["nets"]}, state["nets"], path)
-    if "F_ema" in state:                                    # last.pt of a run with an averaged F
+    if "F_ema" in state:  # last.pt of a run with an averaged F
         ckpt.load_nets({"F_ema": nets["F"]}, state, path)
     for v in nets.values():
         v.eval()
@@ -35,6 +36,7 @@ def load_run(run_dir, which: str = "best") -> tuple[Config, dict]:
 
 def evaluate_run(run_dir, data_dir, split: str = "test") -> dict:
     from .train import evaluate
+
     cfg, nets = load_run(run_dir)
     data = ImageFolderData(data_dir, split, cfg.size, cfg.regions, need_masks=True)
     out = evaluate(nets["F"], data)
@@ -47,7 +49,9 @@ def segment_image(F, img: Image.Image, size: int) -> np.ndarray:
     """Label map (uint8, the image's own size) for one PIL image: the whole image is resized to
     size x size (no crop, so every pixel gets a label), segmented, and the labels resized back
     with nearest neighbour."""
-    x = torch.from_numpy(np.asarray(to_rgb(img).resize((size, size), Image.BILINEAR))).permute(2, 0, 1)
+    x = torch.from_numpy(np.asarray(to_rgb(img).resize((size, size), Image.BILINEAR))).permute(
+        2, 0, 1
+    )
     labels = F(x[None].float() / 127.5 - 1).argmax(1)[0].to(torch.uint8).numpy()
     return np.asarray(Image.fromarray(labels, "L").resize(img.size, Image.NEAREST))
 

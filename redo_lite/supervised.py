@@ -3,6 +3,7 @@ ground-truth masks of k labelled images (cross-entropy), same preprocessing, sam
 
 .. math:: \mathcal L = -\frac{1}{|\Omega|}\sum_{p} \log M^{y_p}(I)_p
 """
+
 from __future__ import annotations
 
 import torch
@@ -14,8 +15,9 @@ from .nets import MaskNet
 from .train import evaluate
 
 
-def train_supervised(cfg: Config, data: ImageFolderData, k: int, steps: int = 300, seed: int = 0,
-                     batch: int = 16) -> MaskNet:
+def train_supervised(
+    cfg: Config, data: ImageFolderData, k: int, steps: int = 300, seed: int = 0, batch: int = 16
+) -> MaskNet:
     """F trained on the first k images of a seeded shuffle of ``data`` (which needs masks)."""
     if data.masks is None:
         raise ValueError(f"{data.root}/masks: supervised training needs ground-truth masks")
@@ -34,8 +36,9 @@ def train_supervised(cfg: Config, data: ImageFolderData, k: int, steps: int = 30
     return F.eval()
 
 
-def supervised_curve(cfg: Config, train: ImageFolderData, test: ImageFolderData, ks, steps: int = 300,
-                     seed: int = 0) -> list[dict]:
+def supervised_curve(
+    cfg: Config, train: ImageFolderData, test: ImageFolderData, ks, steps: int = 300, seed: int = 0
+) -> list[dict]:
     """Test scores of supervised F for each number of labelled images in ``ks``."""
     rows = []
     for k in ks:

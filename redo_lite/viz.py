@@ -1,4 +1,5 @@
 """Pictures: label maps in colour, and the redraw grid of the paper's Figure 2."""
+
 from __future__ import annotations
 
 import torch
@@ -7,8 +8,16 @@ from torchvision.utils import make_grid, save_image
 from .data import to_unit
 from .process import redraw_all, sample_z
 
-PALETTE = torch.tensor([[0.10, 0.10, 0.10], [0.95, 0.60, 0.10], [0.20, 0.70, 0.95],
-                        [0.60, 0.90, 0.30], [0.90, 0.30, 0.60], [0.95, 0.95, 0.95]])
+PALETTE = torch.tensor(
+    [
+        [0.10, 0.10, 0.10],
+        [0.95, 0.60, 0.10],
+        [0.20, 0.70, 0.95],
+        [0.60, 0.90, 0.30],
+        [0.90, 0.30, 0.60],
+        [0.95, 0.95, 0.95],
+    ]
+)
 
 
 def colorize(labels: torch.Tensor) -> torch.Tensor:
@@ -17,8 +26,9 @@ def colorize(labels: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def redraw_grid(nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None, n_z: int = 4,
-                seed: int = 0) -> torch.Tensor:
+def redraw_grid(
+    nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None, n_z: int = 4, seed: int = 0
+) -> torch.Tensor:
     """One row per image: input | ground truth | predicted regions | region k redrawn with
     ``n_z`` different z_k, for every k. Returns an image grid (3,H,W) in [0, 1]."""
     F, G = nets["F"], nets["G"]
@@ -35,11 +45,13 @@ def redraw_grid(nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None
         for _ in range(n_z):
             z = sample_z(b, n, G.z_dim, gen).to(dev)
             cols.append(to_unit(redraw_all(x, masks, G(masks, z))[:, k]))
-    tiles = torch.stack(cols, 1).flatten(0, 1).cpu()           # row-major: image by image
+    tiles = torch.stack(cols, 1).flatten(0, 1).cpu()  # row-major: image by image
     return make_grid(tiles, nrow=len(cols), padding=1, pad_value=1.0)
 
 
 def save_redraw_grid(path, nets, images, gt=None, n_z=4, seed=0, scale: int = 3) -> None:
     """The redraw grid as a PNG, each pixel drawn ``scale`` times larger (nearest neighbour)."""
     grid = redraw_grid(nets, images, gt, n_z, seed)
-    save_image(torch.nn.functional.interpolate(grid[None], scale_factor=scale, mode="nearest")[0], path)
+    save_image(
+        torch.nn.functional.interpolate(grid[None], scale_factor=scale, mode="nearest")[0], path
+    )

@@ -1,9 +1,8 @@
 import torch
+from conftest import tiny_config
 
 from redo_lite.baselines import centre_box, grabcut, kmeans_colour
 from redo_lite.metrics import score
-
-from conftest import tiny_config
 
 
 def picture(b=3, s=32):
@@ -29,16 +28,17 @@ def test_kmeans_separates_flat_colours():
 
 def test_grabcut_finds_a_contrasting_object():
     x, gt = picture()
-    x = x + 0.05 * torch.randn_like(x)                      # GrabCut fits colour models: give it texture
+    x = x + 0.05 * torch.randn_like(x)  # GrabCut fits colour models: give it texture
     assert score(grabcut(x, 0.8), gt, 2)["iou"] > 0.8
-    flat = torch.zeros(1, 3, 16, 16)                        # degenerate input falls back to the box
+    flat = torch.zeros(1, 3, 16, 16)  # degenerate input falls back to the box
     assert grabcut(flat, 0.5)[0].sum() == 64
 
 
 def test_supervised_f_learns_from_a_few_labels(tiny_c2mnist):
     from redo_lite.data import ImageFolderData
-    from redo_lite.supervised import supervised_curve, train_supervised
-    cfg = tiny_config(lr_f=1e-3, f_channels=16, f_downs=0)       # full resolution: strokes are 1 px wide
+    from redo_lite.supervised import supervised_curve
+
+    cfg = tiny_config(lr_f=1e-3, f_channels=16, f_downs=0)  # full resolution: strokes are 1 px wide
     train = ImageFolderData(tiny_c2mnist, "train", 16, 3, need_masks=True)
     test = ImageFolderData(tiny_c2mnist, "test", 16, 3, need_masks=True)
     rows = supervised_curve(cfg, train, test, ks=[16], steps=80)

@@ -1,12 +1,12 @@
 """The diagnostic scripts under benchmarks/ on tiny inputs (their figures are in the README)."""
+
 import re
 
+import conftest
 import torch
+from conftest import tiny_config
 
 from redo_lite.train import Trainer
-
-import conftest
-from conftest import tiny_config
 
 
 def load_script(name):
@@ -18,7 +18,7 @@ def test_critic_probe_paints_one_region_with_another_regions_mean_colour():
     x = torch.rand(2, 3, 4, 4) * 2 - 1
     gt = torch.zeros(2, 4, 4, dtype=torch.long)
     gt[:, :2, :2], gt[:, 2:, 2:] = 1, 2
-    gt[1][gt[1] == 2] = 0                                     # image 1 has no region 2: left alone
+    gt[1][gt[1] == 2] = 0  # image 1 has no region 2: left alone
     y = probe.paint(x, gt, 2, 0)
     keep = gt[0] != 2
     torch.testing.assert_close(y[0][:, keep], x[0][:, keep])
@@ -39,31 +39,63 @@ def test_critic_probe_runs_on_a_trained_run(tiny_c2mnist, tmp_path, capsys):
 
 def test_c2mnist_benchmark_reports_runs_already_trained(tiny_c2mnist, tmp_path, capsys):
     runs = tmp_path / "runs"
-    Trainer(tiny_config(eval_every=2), tiny_c2mnist, runs / "seed3", seed=3, progress=False).fit(steps=4)
-    load_script("c2mnist_cpu").main(["--runs", str(runs), "--seeds", "3", "--data", str(tiny_c2mnist),
-                                     "--no-train", "--target", "2.0"])
+    Trainer(tiny_config(eval_every=2), tiny_c2mnist, runs / "seed3", seed=3, progress=False).fit(
+        steps=4
+    )
+    load_script("c2mnist_cpu").main(
+        [
+            "--runs",
+            str(runs),
+            "--seeds",
+            "3",
+            "--data",
+            str(tiny_c2mnist),
+            "--no-train",
+            "--target",
+            "2.0",
+        ]
+    )
     out = capsys.readouterr().out
     assert "== seed 3" in out and re.search(r"test \(best val model: step [24], live F\): acc", out)
-    assert len([l for l in out.splitlines() if l.strip().startswith("0.")]) >= 2     # eval rows at steps 2, 4
+    assert (
+        len([l for l in out.splitlines() if l.strip().startswith("0.")]) >= 2
+    )  # eval rows at steps 2, 4
     assert "reaching test IoU >= 2.0 within 30 min: 0 of 1" in out
-    floor = re.search(r"all-background prediction on the test split: acc ([\d.]+), digit IoU ([\d.]+)", out)
-    assert floor and 0.5 < float(floor[1]) < 1 and float(floor[2]) < 0.2     # mostly background, no digit
-    assert "live F  areas" not in out                                    # no averaged-F column in this run
-    load_script("c2mnist_cpu").main(["--runs", str(runs), "--seeds", "3", "--data", str(tiny_c2mnist),
-                                     "--no-train", "--target", "0.0", "--minutes", "0.001"])
+    floor = re.search(
+        r"all-background prediction on the test split: acc ([\d.]+), digit IoU ([\d.]+)", out
+    )
+    assert (
+        floor and 0.5 < float(floor[1]) < 1 and float(floor[2]) < 0.2
+    )  # mostly background, no digit
+    assert "live F  areas" not in out  # no averaged-F column in this run
+    load_script("c2mnist_cpu").main(
+        [
+            "--runs",
+            str(runs),
+            "--seeds",
+            "3",
+            "--data",
+            str(tiny_c2mnist),
+            "--no-train",
+            "--target",
+            "0.0",
+            "--minutes",
+            "0.001",
+        ]
+    )
     assert "first at 0.0 min" in capsys.readouterr().out
 
 
 def test_edge_errors_counts_halo_lost_and_swapped_pixels():
     e = load_script("edge_errors")
     gt = torch.zeros(1, 6, 6, dtype=torch.long)
-    gt[0, 1:4, 1] = 1                                     # a vertical even stroke
-    gt[0, 1, 2] = 1                                       # ... with a hook: (2, 2) is a corner pixel
-    gt[0, 4:6, 4] = 2                                     # an odd stroke
-    pred = (gt + 1) % 3                                   # other region labels, matched back by permutation
-    pred[0, 2, 2] = pred[0, 1, 1]                         # halo in the corner (2 digit neighbours)
-    pred[0, 5, 4] = pred[0, 0, 0]                         # an odd pixel lost to the background
-    pred[0, 3, 1] = pred[0, 4, 4]                         # an even pixel taken for the odd digit
+    gt[0, 1:4, 1] = 1  # a vertical even stroke
+    gt[0, 1, 2] = 1  # ... with a hook: (2, 2) is a corner pixel
+    gt[0, 4:6, 4] = 2  # an odd stroke
+    pred = (gt + 1) % 3  # other region labels, matched back by permutation
+    pred[0, 2, 2] = pred[0, 1, 1]  # halo in the corner (2 digit neighbours)
+    pred[0, 5, 4] = pred[0, 0, 0]  # an odd pixel lost to the background
+    pred[0, 3, 1] = pred[0, 4, 4]  # an even pixel taken for the odd digit
     out = e.edge_errors(pred, gt, 3)
     assert (out["wrong"], out["halo"], out["lost"], out["swapped"]) == (3, 1, 1, 1)
     assert out["on_edge"] == 1.0

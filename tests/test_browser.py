@@ -2,6 +2,7 @@
 ``chromium``; Playwright's own browser download does not work here). It opens a copy of the
 training notebook, runs all cells, moves a z slider and the region selector, and checks from
 screenshots that the redrawn image changed and the rest of the output did not."""
+
 import contextlib
 import os
 import shutil
@@ -18,13 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
     from playwright.sync_api import sync_playwright
-except ImportError:                                    # pragma: no cover - depends on the machine
+except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    CHROMIUM is None or sync_playwright is None,
-    reason="browser test skipped: needs Debian's chromium (apt-get install chromium) and the playwright "
-           f"package (pip install playwright); found chromium={CHROMIUM}, playwright={sync_playwright is not None}")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None or sync_playwright is None,
+        reason="browser test skipped: needs Debian's chromium (apt-get install chromium) and the playwright "
+        f"package (pip install playwright); found chromium={CHROMIUM}, playwright={sync_playwright is not None}",
+    ),
+]
 
 
 def free_port():
@@ -47,15 +52,37 @@ def jupyter_lab(tmp_path):
     shutil.copy(ROOT / "solutions" / "08_training.ipynb", work / "08_training.ipynb")
     home = tmp_path / "home"
     port, token = free_port(), "redo-test-token"
-    env = {**os.environ, "REDO_ROOT": str(ROOT), "REDO_FAST": "1", "REDO_USE_SHIPPED": "1",
-           "IPYTHONDIR": str(home / "ipython"), "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "MPLCONFIGDIR": str(home / "mpl"), "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "REDO_ROOT": str(ROOT),
+        "REDO_FAST": "1",
+        "REDO_USE_SHIPPED": "1",
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "MPLCONFIGDIR": str(home / "mpl"),
+        "OMP_NUM_THREADS": "1",
+    }
     log = open(tmp_path / "lab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-                             "--ip=127.0.0.1", f"--IdentityProvider.token={token}", "--allow-root",
-                             f"--ServerApp.root_dir={work}", "--LabApp.news_url=", "--ContentsManager.allow_hidden=False"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            "--allow-root",
+            f"--ServerApp.root_dir={work}",
+            "--LabApp.news_url=",
+            "--ContentsManager.allow_hidden=False",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -64,11 +91,13 @@ def jupyter_lab(tmp_path):
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError("jupyter lab exited: " + (tmp_path / "lab.log").read_text()[-2000:])
+                    raise RuntimeError(
+                        "jupyter lab exited: " + (tmp_path / "lab.log").read_text()[-2000:]
+                    )
                 time.sleep(0.5)
         yield url, token, tmp_path
     finally:
-        proc.terminate()                               # stop the server we started, by its PID
+        proc.terminate()  # stop the server we started, by its PID
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:
@@ -81,23 +110,35 @@ def test_sliders_redraw_the_image_in_jupyterlab(lab):
     url, token, tmp = lab
     shots = tmp / "shots"
     shots.mkdir()
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"]
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         page = browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
-        page.goto(f"{url}/lab/tree/08_training.ipynb?token={token}", wait_until="domcontentloaded", timeout=90_000)
+        page.goto(
+            f"{url}/lab/tree/08_training.ipynb?token={token}",
+            wait_until="domcontentloaded",
+            timeout=90_000,
+        )
         page.locator(".jp-Notebook").first.wait_for(timeout=90_000)
-        page.wait_for_function("() => { const el = document.querySelector('.jp-Notebook-ExecutionIndicator');"
-                               " return el && /Idle/i.test(el.getAttribute('title') || el.textContent || ''); }",
-                               timeout=90_000)
-        try:                                           # the "news" toast, if it shows
+        page.wait_for_function(
+            "() => { const el = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+            " return el && /Idle/i.test(el.getAttribute('title') || el.textContent || ''); }",
+            timeout=90_000,
+        )
+        try:  # the "news" toast, if it shows
             toast = page.locator(".Toastify__toast").first
             toast.wait_for(state="visible", timeout=3000)
             toast.get_by_role("button", name="No", exact=True).click()
         except Exception:
             pass
-        try:                                           # a "Select Kernel" dialog, if it shows: accept the default
+        try:  # a "Select Kernel" dialog, if it shows: accept the default
             page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=5000)
         except Exception:
             pass
@@ -107,12 +148,18 @@ def test_sliders_redraw_the_image_in_jupyterlab(lab):
             page.locator(".widget-dropdown").first.wait_for(state="attached", timeout=240_000)
         except Exception:
             page.screenshot(path=str(shots / "timeout.png"), full_page=True)
-            raise AssertionError(f"the z explorer did not appear; see {shots / 'timeout.png'}") from None
-        widget = page.locator(".widget-dropdown").first.locator("xpath=ancestor::div[contains(@class,'widget-hbox')][1]")
+            raise AssertionError(
+                f"the z explorer did not appear; see {shots / 'timeout.png'}"
+            ) from None
+        widget = page.locator(".widget-dropdown").first.locator(
+            "xpath=ancestor::div[contains(@class,'widget-hbox')][1]"
+        )
         widget.scroll_into_view_if_needed()
         img = widget.locator("img").first
         img.wait_for(state="visible", timeout=60_000)
-        page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img.element_handle(), timeout=30_000)
+        page.wait_for_function(
+            "(el) => el.complete && el.naturalWidth > 0", arg=img.element_handle(), timeout=30_000
+        )
         sweep = page.locator(".jp-OutputArea-output img").filter(has_not=page.locator("xx")).nth(-2)
         before_img, before_sweep = img.screenshot(), sweep.screenshot()
         src0 = img.get_attribute("src")
@@ -124,15 +171,21 @@ def test_sliders_redraw_the_image_in_jupyterlab(lab):
         page.mouse.down()
         page.mouse.move(tb["x"] + tb["width"] * 0.95, hb["y"] + hb["height"] / 2, steps=12)
         page.mouse.up()
-        page.wait_for_function("([el, s]) => el.getAttribute('src') !== s", arg=[img.element_handle(), src0],
-                               timeout=60_000)
+        page.wait_for_function(
+            "([el, s]) => el.getAttribute('src') !== s",
+            arg=[img.element_handle(), src0],
+            timeout=60_000,
+        )
         time.sleep(0.5)
         after_slider = img.screenshot()
         src1 = img.get_attribute("src")
 
         widget.locator(".widget-dropdown select").select_option(label="region 1")
-        page.wait_for_function("([el, s]) => el.getAttribute('src') !== s", arg=[img.element_handle(), src1],
-                               timeout=60_000)
+        page.wait_for_function(
+            "([el, s]) => el.getAttribute('src') !== s",
+            arg=[img.element_handle(), src1],
+            timeout=60_000,
+        )
         time.sleep(0.5)
         after_region = img.screenshot()
         after_sweep = sweep.screenshot()
@@ -141,6 +194,6 @@ def test_sliders_redraw_the_image_in_jupyterlab(lab):
     (shots / "before.png").write_bytes(before_img)
     (shots / "after_slider.png").write_bytes(after_slider)
     (shots / "after_region.png").write_bytes(after_region)
-    assert after_slider != before_img                  # the slider redrew the image
-    assert after_region != after_slider                # so did the region selector
-    assert after_sweep == before_sweep                 # the rest of the output did not change
+    assert after_slider != before_img  # the slider redrew the image
+    assert after_region != after_slider  # so did the region selector
+    assert after_sweep == before_sweep  # the rest of the output did not change

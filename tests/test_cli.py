@@ -11,8 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args, check=True):
-    r = subprocess.run([sys.executable, "-m", "redo_lite", *map(str, args)], cwd=ROOT, capture_output=True,
-                       text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+    r = subprocess.run(
+        [sys.executable, "-m", "redo_lite", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
+    )
     if check and r.returncode:
         raise AssertionError(f"exit {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
@@ -21,22 +26,39 @@ def cli(*args, check=True):
 @pytest.fixture(scope="module")
 def trained(tiny_c2mnist, tmp_path_factory):
     run = tmp_path_factory.mktemp("runs") / "r"
-    cli("train", "--data", tiny_c2mnist, "--out", run, "--size", "16", "--regions", "3", "--steps", "3",
-        "--threads", "1")
+    cli(
+        "train",
+        "--data",
+        tiny_c2mnist,
+        "--out",
+        run,
+        "--size",
+        "16",
+        "--regions",
+        "3",
+        "--steps",
+        "3",
+        "--threads",
+        "1",
+    )
     return run
 
 
 def test_train_writes_a_run_and_resumes(trained, tiny_c2mnist):
-    assert {"config.json", "last.pt", "best.pt", "metrics.jsonl"} <= {p.name for p in trained.iterdir()}
+    assert {"config.json", "last.pt", "best.pt", "metrics.jsonl"} <= {
+        p.name for p in trained.iterdir()
+    }
     rows = [json.loads(l) for l in (trained / "metrics.jsonl").read_text().splitlines()]
-    assert rows[-1]["kind"] == "test" and rows[-1]["images"] == 8          # the final test-split score
+    assert rows[-1]["kind"] == "test" and rows[-1]["images"] == 8  # the final test-split score
     r = cli("train", "--data", tiny_c2mnist, "--out", trained, "--steps", "4", "--threads", "1")
     out = json.loads(r.stdout.splitlines()[-1])
     assert "resuming" in r.stderr and out["step"] == 4 and 0 <= out["test"]["iou"] <= 1
 
 
 def test_evaluate_prints_json(trained, tiny_c2mnist):
-    out = json.loads(cli("evaluate", "--run", trained, "--data", tiny_c2mnist, "--split", "test").stdout)
+    out = json.loads(
+        cli("evaluate", "--run", trained, "--data", tiny_c2mnist, "--split", "test").stdout
+    )
     assert out["split"] == "test" and out["images"] == 8
     assert 0 <= out["acc"] <= 1 and 0 <= out["iou"] <= 1 and len(out["areas"]) == 3
 
@@ -44,7 +66,9 @@ def test_evaluate_prints_json(trained, tiny_c2mnist):
 def test_segment_writes_label_maps_at_each_input_size(trained, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(src / "a.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(
+        src / "a.png"
+    )
     Image.fromarray(np.zeros((9, 7), np.uint8), "L").save(src / "b.jpg")
     cli("segment", "--run", trained, "--images", src, "--out", tmp_path / "out")
     a, b = (Image.open(tmp_path / "out" / f"{s}.png") for s in "ab")
@@ -58,7 +82,9 @@ def test_describe_prints_parameter_counts():
 
 
 def test_bad_inputs_fail_with_the_file_named(trained, tiny_c2mnist, tmp_path):
-    r = cli("train", "--data", tiny_c2mnist, "--out", trained, "--preset", "c2mnist-cpu", check=False)
+    r = cli(
+        "train", "--data", tiny_c2mnist, "--out", trained, "--preset", "c2mnist-cpu", check=False
+    )
     assert r.returncode and "config.json" in r.stderr and "c2mnist-cpu" in r.stderr
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -71,6 +97,7 @@ def test_bad_inputs_fail_with_the_file_named(trained, tiny_c2mnist, tmp_path):
 
 def test_a_checkpoint_from_another_preset_is_refused(trained, tiny_c2mnist, tmp_path):
     import shutil
+
     other = tmp_path / "other"
     shutil.copytree(trained, other)
     cfg = json.loads((other / "config.json").read_text())
@@ -82,8 +109,25 @@ def test_a_checkpoint_from_another_preset_is_refused(trained, tiny_c2mnist, tmp_
 
 def test_set_overrides_a_setting_and_is_saved(tiny_c2mnist, tmp_path):
     run = tmp_path / "r"
-    cli("train", "--data", tiny_c2mnist, "--out", run, "--size", "16", "--regions", "3", "--steps", "1",
-        "--set", "lambda_z=0", "--set", "batch=4", "--threads", "1")
+    cli(
+        "train",
+        "--data",
+        tiny_c2mnist,
+        "--out",
+        run,
+        "--size",
+        "16",
+        "--regions",
+        "3",
+        "--steps",
+        "1",
+        "--set",
+        "lambda_z=0",
+        "--set",
+        "batch=4",
+        "--threads",
+        "1",
+    )
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["lambda_z"] == 0 and cfg["batch"] == 4
     r = cli("train", "--data", tiny_c2mnist, "--out", run, "--set", "nonsense=1", check=False)

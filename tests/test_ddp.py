@@ -1,5 +1,6 @@
 """Several processes (torchrun, DistributedDataParallel): 2 CPU processes on the gloo backend give
 the loss curve of 1 process with the same global batch."""
+
 import json
 import os
 import subprocess
@@ -11,24 +12,88 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--size", "16", "--regions", "3", "--steps", "4", "--threads", "1",
-        "--set", "f_channels=8", "--set", "g_channels=4", "--set", "d_channels=4", "--set", "z_dim=4",
-        "--set", "batch=8", "--set", "log_every=1", "--set", "eval_every=4", "--set", "eval_images=8"]
+ARGS = [
+    "--size",
+    "16",
+    "--regions",
+    "3",
+    "--steps",
+    "4",
+    "--threads",
+    "1",
+    "--set",
+    "f_channels=8",
+    "--set",
+    "g_channels=4",
+    "--set",
+    "d_channels=4",
+    "--set",
+    "z_dim=4",
+    "--set",
+    "batch=8",
+    "--set",
+    "log_every=1",
+    "--set",
+    "eval_every=4",
+    "--set",
+    "eval_images=8",
+]
 
 
 def losses(run):
     rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    return [(r["step"], r["loss_g"], r["loss_z"], r["loss_d"]) for r in rows if r["kind"] == "train"]
+    return [
+        (r["step"], r["loss_g"], r["loss_z"], r["loss_d"]) for r in rows if r["kind"] == "train"
+    ]
 
 
 def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tiny_c2mnist, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     one, two = tmp_path / "one", tmp_path / "two"
-    subprocess.run([sys.executable, "-m", "redo_lite", "train", "--data", str(tiny_c2mnist), "--out", str(one), *ARGS],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                        "-m", "redo_lite", "train", "--data", str(tiny_c2mnist), "--out", str(two), *ARGS],
-                       cwd=ROOT, env=env, capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "redo_lite",
+            "train",
+            "--data",
+            str(tiny_c2mnist),
+            "--out",
+            str(one),
+            *ARGS,
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "redo_lite",
+            "train",
+            "--data",
+            str(tiny_c2mnist),
+            "--out",
+            str(two),
+            *ARGS,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = losses(one), losses(two)
     assert len(a) == len(b) == 4

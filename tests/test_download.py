@@ -27,14 +27,17 @@ def make_tar(path, members):
     return path
 
 
-@pytest.mark.parametrize("name,kind,message", [
-    ("../evil.txt", "file", "escapes the target folder"),
-    ("a/../../evil.txt", "file", "escapes the target folder"),
-    ("/tmp/evil.txt", "file", "absolute path"),
-    ("link", "symlink", "is a link"),
-    ("hard", "hardlink", "is a link"),
-    ("pipe", "fifo", "special file"),
-])
+@pytest.mark.parametrize(
+    "name,kind,message",
+    [
+        ("../evil.txt", "file", "escapes the target folder"),
+        ("a/../../evil.txt", "file", "escapes the target folder"),
+        ("/tmp/evil.txt", "file", "absolute path"),
+        ("link", "symlink", "is a link"),
+        ("hard", "hardlink", "is a link"),
+        ("pipe", "fifo", "special file"),
+    ],
+)
 def test_unsafe_tar_members_are_refused_before_anything_is_written(tmp_path, name, kind, message):
     arc = make_tar(tmp_path / "x.tar.gz", [("ok.txt", "file"), (name, kind)])
     with pytest.raises(UnsafeArchiveError, match=message):
@@ -59,9 +62,13 @@ def test_unsafe_zip_members_are_refused(tmp_path):
 
 
 def test_safe_archives_extract(tmp_path):
-    arc = make_tar(tmp_path / "x.tar.gz", [("jpg/image_00001.jpg", "file"), ("./setid.mat", "file")])
+    arc = make_tar(
+        tmp_path / "x.tar.gz", [("jpg/image_00001.jpg", "file"), ("./setid.mat", "file")]
+    )
     out = safe_extract(arc, tmp_path / "out")
-    assert (out / "jpg" / "image_00001.jpg").read_bytes() == b"hello" and (out / "setid.mat").exists()
+    assert (out / "jpg" / "image_00001.jpg").read_bytes() == b"hello" and (
+        out / "setid.mat"
+    ).exists()
 
 
 def test_download_checks_the_checksum_and_deletes_a_bad_file(tmp_path):
@@ -70,7 +77,9 @@ def test_download_checks_the_checksum_and_deletes_a_bad_file(tmp_path):
     good = sha256sum(src)
     dest = download(src.as_uri(), tmp_path / "d" / "file.bin", good)
     assert dest.read_bytes() == b"payload"
-    assert download("file:///nonexistent", dest, good) == dest          # already there: not fetched again
-    with pytest.raises(ChecksumError, match=r"other.bin: checksum mismatch.*partial download was deleted"):
+    assert download("file:///nonexistent", dest, good) == dest  # already there: not fetched again
+    with pytest.raises(
+        ChecksumError, match=r"other.bin: checksum mismatch.*partial download was deleted"
+    ):
         download(src.as_uri(), tmp_path / "d" / "other.bin", "0" * 64)
     assert not list((tmp_path / "d").glob("other.bin*"))

@@ -1,14 +1,23 @@
 import torch
+from conftest import tiny_config
 
 from redo_lite.config import PRESETS, get_preset
-from redo_lite.nets import Discriminator, MaskNet, RegionGenerators, ZEncoder, build_nets, count_parameters
-
-from conftest import tiny_config
+from redo_lite.nets import (
+    Discriminator,
+    MaskNet,
+    RegionGenerators,
+    ZEncoder,
+    build_nets,
+    count_parameters,
+)
 
 
 def test_shapes_every_network():
-    for cfg in (tiny_config(), get_preset("c2mnist-cpu"), tiny_config(size=32, regions=2, g_attention_at=16,
-                                                                      d_attention_at=8)):
+    for cfg in (
+        tiny_config(),
+        get_preset("c2mnist-cpu"),
+        tiny_config(size=32, regions=2, g_attention_at=16, d_attention_at=8),
+    ):
         x = torch.randn(2, 3, cfg.size, cfg.size)
         m = MaskNet(cfg)(x)
         assert m.shape == (2, cfg.regions, cfg.size, cfg.size)
@@ -55,16 +64,20 @@ def test_hard_input_generators_cannot_paint_by_mask_level():
     assert torch.equal(soft.argmax(1), softer.argmax(1))
     z = torch.randn(2, 3, 4)
     hard = RegionGenerators(tiny_config(g_hard_input=True)).eval()
-    torch.testing.assert_close(hard(soft, z) / soft[:, :, None], hard(softer, z) / softer[:, :, None])
+    torch.testing.assert_close(
+        hard(soft, z) / soft[:, :, None], hard(softer, z) / softer[:, :, None]
+    )
     plain = RegionGenerators(tiny_config()).eval()
-    assert not torch.allclose(plain(soft, z) / soft[:, :, None], plain(softer, z) / softer[:, :, None], atol=1e-3)
+    assert not torch.allclose(
+        plain(soft, z) / soft[:, :, None], plain(softer, z) / softer[:, :, None], atol=1e-3
+    )
 
 
 def test_spectral_norm_bounds_largest_singular_value():
     cfg = tiny_config()
     D = Discriminator(cfg)
     x = torch.randn(4, 3, 16, 16)
-    for _ in range(20):                      # power iterations converge in train mode
+    for _ in range(20):  # power iterations converge in train mode
         D(x)
     D.eval()
     checked = 0
@@ -72,7 +85,12 @@ def test_spectral_norm_bounds_largest_singular_value():
         if isinstance(mod, torch.nn.Conv2d) and hasattr(mod, "parametrizations"):
             w = mod.weight.detach().flatten(1)
             assert torch.linalg.matrix_norm(w, ord=2) <= 1.0 + 1e-3
-            assert torch.linalg.matrix_norm(mod.parametrizations.weight.original.detach().flatten(1), ord=2) > 0
+            assert (
+                torch.linalg.matrix_norm(
+                    mod.parametrizations.weight.original.detach().flatten(1), ord=2
+                )
+                > 0
+            )
             checked += 1
     assert checked >= 6
 
@@ -84,15 +102,17 @@ def test_orthogonal_init_reaches_spectrally_normalised_weights():
         if isinstance(mod, torch.nn.Conv2d) and hasattr(mod, "parametrizations"):
             w = mod.parametrizations.weight.original.detach().flatten(1)
             s = torch.linalg.svdvals(w)
-            torch.testing.assert_close(s, torch.full_like(s, 0.8), atol=1e-4, rtol=0)  # orthogonal x 0.8
+            torch.testing.assert_close(
+                s, torch.full_like(s, 0.8), atol=1e-4, rtol=0
+            )  # orthogonal x 0.8
 
 
 def test_spectral_norm_is_only_where_the_paper_puts_it():
     nets = build_nets(tiny_config())
     sn = lambda m: any(hasattr(x, "parametrizations") for x in m.modules())
-    assert not sn(nets["F"])                                  # F: weight decay instead
+    assert not sn(nets["F"])  # F: weight decay instead
     assert sn(nets["G"]) and sn(nets["D"]) and sn(nets["Z"])
-    assert not hasattr(nets["D"].head, "parametrizations")    # final linear layers are not SN
+    assert not hasattr(nets["D"].head, "parametrizations")  # final linear layers are not SN
     assert not hasattr(nets["Z"].head, "parametrizations")
 
 
@@ -112,16 +132,27 @@ def test_flowers_paper_matches_the_official_parameter_counts():
 
 
 def test_describe_prints_the_reference_counts_for_lfw_paper():
-    import json, subprocess, sys
+    import json
+    import subprocess
+    import sys
+
     # shared/research/redo_reference.md: G 61.9 M at ch=64 (2 regions); D, delta and F as for Flowers
-    out = json.loads(subprocess.run([sys.executable, "-m", "redo_lite", "describe", "--preset", "lfw-paper"],
-                                    capture_output=True, text=True, check=True).stdout)["parameters"]
+    out = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "redo_lite", "describe", "--preset", "lfw-paper"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["parameters"]
     assert round(out["G"] / 1e6, 1) == 61.9 and round(out["D"] / 1e6, 1) == 38.4
     assert round(out["Z"] / 1e6, 1) == 38.5 and round(out["F"] / 1e6, 3) == 0.275
 
 
 def test_cub_paper_has_the_flowers_architecture():
-    arch = lambda c: {k: v for k, v in c.to_dict().items() if k not in ("preset", "eval_images", "lambda_z")}
+    arch = lambda c: {
+        k: v for k, v in c.to_dict().items() if k not in ("preset", "eval_images", "lambda_z")
+    }
     assert arch(get_preset("cub-paper")) == arch(get_preset("flowers-paper"))
     assert get_preset("lfw-paper").lambda_z == 15.0 and get_preset("flowers-paper").lambda_z == 5.0
 

@@ -1,5 +1,6 @@
 """The notebooks, executed as a learner would: every solution in fast mode (papermill, then nbval),
 every learner copy up to its first unimplemented exercise, and the copies current."""
+
 import json
 import os
 import subprocess
@@ -28,13 +29,22 @@ def fast_mode(monkeypatch, tmp_path):
 
 
 def outputs(nb) -> list[str]:
-    return [line for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
-            for line in o.get("text", "").splitlines()]
+    return [
+        line
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+        for line in o.get("text", "").splitlines()
+    ]
 
 
 def test_learner_notebooks_are_current():
-    r = subprocess.run([sys.executable, "tools/make_learner_notebooks.py", "--check"], cwd=ROOT,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "tools/make_learner_notebooks.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -44,21 +54,26 @@ def test_there_is_a_learner_copy_of_every_solution():
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
 def test_solution_runs_and_every_check_passes(path, tmp_path):
-    out = pm.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3",
-                              cwd=str(path.parent), progress_bar=False)
+    out = pm.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+    )
     lines = outputs(out)
     checks = [l for l in lines if l.startswith("CHECK ")]
     n_exercises = sum("### BEGIN SOLUTION" in c.source for c in out.cells if c.cell_type == "code")
     assert not [l for l in checks if not l.startswith("CHECK PASS")], checks
     assert len(checks) >= max(1, n_exercises - 1), f"too few check cells ran: {checks}"
-    results = [json.loads(l[len("RESULT "):]) for l in lines if l.startswith("RESULT ")]
+    results = [json.loads(l[len("RESULT ") :]) for l in lines if l.startswith("RESULT ")]
     if path.stem.startswith("08"):
         (r,) = results
-        assert r["iou"] > r["trivial_iou"], r          # the fast training run beats all-background
+        assert r["iou"] > r["trivial_iou"], r  # the fast training run beats all-background
     if path.stem.startswith("11"):
         (r,) = results
         assert [row["k"] for row in r["supervised"]] == [1, 4]
-        assert r["baselines"]["k-means on colour"] > 0.9          # flat colours: k-means is near perfect
+        assert r["baselines"]["k-means on colour"] > 0.9  # flat colours: k-means is near perfect
         assert all(0 <= v <= 1 for v in r["baselines"].values())
     if path.stem.startswith(("09", "10")):
         (r,) = results
@@ -68,15 +83,28 @@ def test_solution_runs_and_every_check_passes(path, tmp_path):
 @pytest.mark.parametrize("path", LEARNER, ids=lambda p: p.stem)
 def test_learner_copy_stops_at_its_first_exercise(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
-    stub = next((i for i, c in enumerate(nb.cells) if 'raise NotImplementedError("exercise:' in c.source), None)
-    if stub is None:                                  # no exercise: it must simply run
-        pm.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3", cwd=str(path.parent),
-                            progress_bar=False)
+    stub = next(
+        (i for i, c in enumerate(nb.cells) if 'raise NotImplementedError("exercise:' in c.source),
+        None,
+    )
+    if stub is None:  # no exercise: it must simply run
+        pm.execute_notebook(
+            str(path),
+            str(tmp_path / path.name),
+            kernel_name="python3",
+            cwd=str(path.parent),
+            progress_bar=False,
+        )
         return
     first_use = next(i for i, c in enumerate(nb.cells) if i > stub and c.cell_type == "code")
     with pytest.raises(pm.PapermillExecutionError) as err:
-        pm.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3", cwd=str(path.parent),
-                            progress_bar=False)
+        pm.execute_notebook(
+            str(path),
+            str(tmp_path / path.name),
+            kernel_name="python3",
+            cwd=str(path.parent),
+            progress_bar=False,
+        )
     assert err.value.ename == "NotImplementedError", err.value.evalue
     assert err.value.cell_index == first_use, (err.value.cell_index, first_use)
     ran = nbformat.read(tmp_path / path.name, as_version=4)
@@ -84,9 +112,30 @@ def test_learner_copy_stops_at_its_first_exercise(path, tmp_path):
 
 
 def test_nbval_reruns_the_solutions(tmp_path):
-    env = {**os.environ, **FAST_ENV, "REDO_RUN": str(tmp_path / "nb08-run"), "MPLBACKEND": "agg",
-           "REDO_FLOWERS_RUN": str(tmp_path / "nb10-run")}
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-                        "--nbval-current-env", "--nbval-cell-timeout", "600", *map(str, SOLUTIONS)],
-                       cwd=ROOT, capture_output=True, text=True, env=env)
+    env = {
+        **os.environ,
+        **FAST_ENV,
+        "REDO_RUN": str(tmp_path / "nb08-run"),
+        "MPLBACKEND": "agg",
+        "REDO_FLOWERS_RUN": str(tmp_path / "nb10-run"),
+    }
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "--nbval-cell-timeout",
+            "600",
+            *map(str, SOLUTIONS),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert r.returncode == 0, r.stdout[-3000:]

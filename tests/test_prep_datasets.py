@@ -1,5 +1,6 @@
 """Flowers, LFW, CUB and Flowers+LFW preparation, on small fixtures built here in the exact upstream
 layouts (these data sets cannot be downloaded on the CI machine)."""
+
 import subprocess
 import sys
 import tarfile
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from data_prep import cub, flowers, flowers_lfw, lfw
 from redo_lite.data import ImageFolderData
 
@@ -21,20 +23,27 @@ from data_prep.fixtures import disc as blob
 def make_flowers(src: Path, n=6, h=60, w=80):
     """The fixture with a fixed disc in the middle and the splits trnid 1-2, valid 3, tstid 4-6."""
     from scipy.io import savemat
+
     (src / "jpg").mkdir(parents=True)
     (src / "segmim").mkdir()
     for i in range(1, n + 1):
-        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(src / "jpg" / f"image_{i:05d}.jpg")
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(
+            src / "jpg" / f"image_{i:05d}.jpg"
+        )
         seg = np.zeros((h, w, 3), np.uint8)
-        seg[:] = (0, 0, 254)                                        # the blue background of segmim
+        seg[:] = (0, 0, 254)  # the blue background of segmim
         seg[blob(h, w, h // 2, w // 2, 18)] = (200, 150, 100)
         Image.fromarray(seg).save(src / "segmim" / f"segmim_{i:05d}.jpg", quality=100)
-    savemat(src / "setid.mat", {"trnid": np.array([1, 2]), "valid": np.array([3]), "tstid": np.array([4, 5, 6])})
+    savemat(
+        src / "setid.mat",
+        {"trnid": np.array([1, 2]), "valid": np.array([3]), "tstid": np.array([4, 5, 6])},
+    )
     return src
 
 
 def test_the_random_flowers_fixture_prepares(tmp_path):
     from data_prep.fixtures import make_flowers as random_flowers
+
     info = flowers.build(tmp_path / "out", random_flowers(tmp_path / "src", n=12), size=16)
     assert info["counts"] == {"train": 8, "val": 2, "test": 2}
     m = ImageFolderData(tmp_path / "out", "train", 16, 2, need_masks=True).masks.float().mean()
@@ -42,7 +51,10 @@ def test_the_random_flowers_fixture_prepares(tmp_path):
 
 
 def test_flower_mask_follows_the_official_colour_rule():
-    a = np.array([[[0, 0, 254], [0, 10, 10], [10, 0, 10], [10, 10, 254], [10, 10, 253], [200, 150, 100]]], np.uint8)
+    a = np.array(
+        [[[0, 0, 254], [0, 10, 10], [10, 0, 10], [10, 10, 254], [10, 10, 253], [200, 150, 100]]],
+        np.uint8,
+    )
     assert flowers.flower_mask(Image.fromarray(a)).tolist() == [[0, 0, 0, 0, 1, 1]]
 
 
@@ -51,8 +63,8 @@ def test_flowers_from_extracted_files_uses_the_official_swapped_splits(tmp_path)
     info = flowers.build(tmp_path / "out", src, size=32)
     assert info["counts"] == {"train": 3, "val": 1, "test": 2}
     split = lambda s: (tmp_path / "out" / "splits" / f"{s}.txt").read_text().split()
-    assert split("train") == ["image_00004", "image_00005", "image_00006"]       # tstid
-    assert split("test") == ["image_00001", "image_00002"]                       # trnid
+    assert split("train") == ["image_00004", "image_00005", "image_00006"]  # tstid
+    assert split("test") == ["image_00001", "image_00002"]  # trnid
     d = ImageFolderData(tmp_path / "out", "test", 32, 2, need_masks=True)
     assert d.images.shape == (2, 3, 32, 32)
     # the mask is derived at full resolution from the decoded JPEG (ringing included, as the official
@@ -60,8 +72,10 @@ def test_flowers_from_extracted_files_uses_the_official_swapped_splits(tmp_path)
     full = flowers.flower_mask(Image.open(src / "segmim" / "segmim_00001.jpg"))
     expected = np.asarray(Image.fromarray(full).resize((43, 32), Image.NEAREST))[:, 5:37]
     assert np.array_equal(d.masks[0].numpy(), expected)
-    disc = np.asarray(Image.fromarray(blob(60, 80, 30, 40, 18).astype(np.uint8)).resize((43, 32), Image.NEAREST))[:, 5:37]
-    assert (expected[disc == 1] == 1).all()                  # the flower itself is all foreground
+    disc = np.asarray(
+        Image.fromarray(blob(60, 80, 30, 40, 18).astype(np.uint8)).resize((43, 32), Image.NEAREST)
+    )[:, 5:37]
+    assert (expected[disc == 1] == 1).all()  # the flower itself is all foreground
 
 
 def test_flowers_from_archives_via_the_command_line_and_idempotent(tmp_path):
@@ -72,12 +86,22 @@ def test_flowers_from_archives_via_the_command_line_and_idempotent(tmp_path):
         with tarfile.open(dl / name, "w:gz") as t:
             t.add(src / folder, arcname=folder)
     (dl / "setid.mat").write_bytes((src / "setid.mat").read_bytes())
-    cmd = [sys.executable, "-m", "data_prep.flowers", "--from", str(dl), "--out", str(tmp_path / "out"), "--size", "16"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "data_prep.flowers",
+        "--from",
+        str(dl),
+        "--out",
+        str(tmp_path / "out"),
+        "--size",
+        "16",
+    ]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "extracting 102flowers.tgz" in r.stdout
     first = {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "images").iterdir()}
-    (tmp_path / "out" / "images" / "image_00002.png").unlink()                    # an interrupted build
+    (tmp_path / "out" / "images" / "image_00002.png").unlink()  # an interrupted build
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     again = {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "images").iterdir()}
@@ -108,11 +132,12 @@ def make_lfw(src: Path):
         (src / "lfw_funneled" / person).mkdir(parents=True)
         for j in range(1, k + 1):
             Image.fromarray(rng.integers(0, 255, (250, 250, 3), dtype=np.uint8)).save(
-                src / "lfw_funneled" / person / f"{person}_{j:04d}.jpg")
+                src / "lfw_funneled" / person / f"{person}_{j:04d}.jpg"
+            )
     (src / "parts_lfw_funneled_gt_images").mkdir()
     for name in ("Bob_B_0001", "Bob_B_0002", "Cy_C_0001"):
         ppm = np.zeros((250, 250, 3), np.uint8)
-        ppm[..., 2] = 255                                   # blue = background
+        ppm[..., 2] = 255  # blue = background
         face = blob(250, 250, 125, 125, 70)
         ppm[face] = (0, 255, 0)
         Image.fromarray(ppm).save(src / "parts_lfw_funneled_gt_images" / f"{name}.ppm")
@@ -129,7 +154,7 @@ def test_lfw_train_has_no_masks_and_the_labelled_splits_do(tmp_path):
     lfw.build(tmp_path / "out", src, src / "datasplits", size=32)
     assert ImageFolderData(tmp_path / "out", "train", 32, 2).masks is None
     test = ImageFolderData(tmp_path / "out", "test", 32, 2, need_masks=True)
-    assert 0.2 < test.masks.float().mean() < 0.4                 # the face disc, ~25% of the image
+    assert 0.2 < test.masks.float().mean() < 0.4  # the face disc, ~25% of the image
     with pytest.raises(ValueError, match=r"test.txt:1: expected 'person image_name'"):
         (src / "datasplits" / "test.txt").write_text("just_one_field\n")
         lfw.build(tmp_path / "out2", src, src / "datasplits", size=32)
@@ -143,9 +168,11 @@ def make_cub(src: Path):
     for i in range(1, 4):
         rel = f"001.Bird/Bird_{i:04d}.jpg"
         lines.append(f"{i} {rel}")
-        Image.fromarray(rng.integers(0, 255, (50, 70, 3), dtype=np.uint8)).save(base / "images" / rel)
+        Image.fromarray(rng.integers(0, 255, (50, 70, 3), dtype=np.uint8)).save(
+            base / "images" / rel
+        )
         seg = (blob(50, 70, 25, 35, 15) * 230).astype(np.uint8)
-        seg[0, 0] = 100                                          # soft value below 0.5: background
+        seg[0, 0] = 100  # soft value below 0.5: background
         Image.fromarray(seg, "L").save(src / "segmentations" / "001.Bird" / f"Bird_{i:04d}.png")
     (base / "images.txt").write_text("\n".join(lines) + "\n")
     (src / "split.txt").write_text("1 0\n2 1\n3 2\n")
@@ -191,7 +218,7 @@ def plant(script, src, writer):
     tmp = path.with_name("planted.png")
     writer(tmp)
     planted = tmp if tmp.exists() else tmp.with_suffix(".jpg")
-    planted.replace(path)                                     # the upstream name, whatever the content
+    planted.replace(path)  # the upstream name, whatever the content
     return path
 
 
@@ -208,16 +235,18 @@ MAKERS = {"flowers": make_flowers, "lfw": make_lfw, "cub": make_cub}
 
 def reencode(mode):
     """A writer that re-saves the fixture's own image (same size) in another mode."""
+
     def write(path):
         img = Image.open(path.with_name(TARGET[path.parent.name])).convert("RGB")
         if mode == "I;16":
-            Image.fromarray((np.asarray(img.convert("L"), np.uint16) * 257)).save(path)
+            Image.fromarray(np.asarray(img.convert("L"), np.uint16) * 257).save(path)
         elif mode == "CMYK":
             img.convert("CMYK").save(path.with_suffix(".jpg"))
         elif mode == "P":
             img.convert("P", palette=Image.ADAPTIVE).save(path)
         else:
             img.convert(mode).save(path)
+
     return write
 
 
@@ -237,8 +266,11 @@ def test_scripts_convert_odd_image_modes(tmp_path, script, mode):
 @pytest.mark.parametrize("kind", sorted(REFUSED) + ["another size"])
 def test_scripts_refuse_broken_images(tmp_path, script, kind):
     src = MAKERS[script](tmp_path / "src")
-    writer = (lambda p: Image.fromarray(rng.integers(0, 255, (7, 9, 3), dtype=np.uint8)).save(p)) \
-        if kind == "another size" else REFUSED[kind][0]
+    writer = (
+        (lambda p: Image.fromarray(rng.integers(0, 255, (7, 9, 3), dtype=np.uint8)).save(p))
+        if kind == "another size"
+        else REFUSED[kind][0]
+    )
     path = plant(script, src, writer)
     with pytest.raises(Exception, match=path.name if kind != "another size" else r"size|differs"):
         run_script(script, src, tmp_path / "out")

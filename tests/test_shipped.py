@@ -1,11 +1,12 @@
 """The model that ships in checkpoints/c2mnist-cpu, and the script that puts a run there."""
+
 import json
 from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import load_script, tiny_config
+
 from redo_lite.config import Config
 from redo_lite.run import evaluate_run, load_run
 from redo_lite.train import Trainer
@@ -17,7 +18,7 @@ SHIPPED = ROOT / "checkpoints" / "c2mnist-cpu"
 def test_shipped_checkpoint_is_small_safe_and_loads():
     best = SHIPPED / "best.pt"
     assert best.stat().st_size < 5e6
-    state = torch.load(best, map_location="cpu", weights_only=True)        # plain tensors and containers
+    state = torch.load(best, map_location="cpu", weights_only=True)  # plain tensors and containers
     assert set(state["nets"]) == {"F", "G", "D"}
     cfg, nets = load_run(SHIPPED)
     assert cfg.to_dict() == Config.load(SHIPPED / "config.json").to_dict() == state["config"]
@@ -30,6 +31,7 @@ def test_shipped_model_reaches_the_target_on_the_test_split(tmp_path):
     """The course's target for the shipped model: digit IoU >= 0.85 on colored-2-MNIST's test split
     (built here alone: each split has its own seeded generator, so it is the same test split)."""
     from data_prep.c2mnist import build
+
     build(tmp_path / "c2mnist32", size=32, seed=0, n_train=0, n_val=0, n_test=1000)
     result = evaluate_run(SHIPPED, tmp_path / "c2mnist32", "test")
     assert result["images"] == 1000 and result["iou"] >= 0.85, result
@@ -45,9 +47,11 @@ def test_ship_script_keeps_the_networks_used_after_training(tiny_c2mnist, tmp_pa
     ship.main([str(run), "--out", str(out)])
     assert (out / "README.md").read_text() == "how it was trained\n"
     assert set(torch.load(out / "best.pt", weights_only=True)["nets"]) == {"F", "G", "D"}
-    assert json.loads((out / "config.json").read_text()) == json.loads((run / "config.json").read_text())
+    assert json.loads((out / "config.json").read_text()) == json.loads(
+        (run / "config.json").read_text()
+    )
     assert evaluate_run(out, tiny_c2mnist, "test") == evaluate_run(run, tiny_c2mnist, "test")
     (run / "best.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(Exception, match="best.pt"):
         ship.main([str(run), "--out", str(out)])
-    assert set(torch.load(out / "best.pt", weights_only=True)["nets"]) == {"F", "G", "D"}   # kept
+    assert set(torch.load(out / "best.pt", weights_only=True)["nets"]) == {"F", "G", "D"}  # kept

@@ -8,6 +8,7 @@ widget state are stripped from both copies, and the "Open in Colab" badge points
     python tools/make_learner_notebooks.py           # write notebooks/
     python tools/make_learner_notebooks.py --check   # exit 1 if notebooks/ is stale or solutions carry outputs
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,10 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "redo-course/redo-course"
-BADGE = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-         "(https://colab.research.google.com/github/{repo}/blob/main/{path})")
+BADGE = (
+    "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    "(https://colab.research.google.com/github/{repo}/blob/main/{path})"
+)
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 
 
@@ -54,7 +57,7 @@ def exercise_source(src: str) -> str:
             j = i + 1
             hint = "your code here"
             if j < len(lines) and lines[j].strip().startswith("# HINT:"):
-                hint = lines[j].strip()[len("# HINT:"):].strip()
+                hint = lines[j].strip()[len("# HINT:") :].strip()
             while j < len(lines) and lines[j].strip() != "### END SOLUTION":
                 j += 1
             if j == len(lines):
@@ -96,12 +99,15 @@ def main(argv=None) -> int:
                 stale.append(path.relative_to(ROOT))
                 if not a.check:
                     path.write_text(text)
-    extra = {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")} - \
-            {p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")}
+    extra = {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")} - {
+        p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")
+    }
     if a.check:
         if stale or extra:
-            print("stale (run python tools/make_learner_notebooks.py): " +
-                  ", ".join(map(str, stale + sorted(extra))))
+            print(
+                "stale (run python tools/make_learner_notebooks.py): "
+                + ", ".join(map(str, stale + sorted(extra)))
+            )
             return 1
         print("learner notebooks are current")
     else:

@@ -6,6 +6,7 @@ information-conservation loss during training, and without it the checkpoint sta
 
 A README.md already in the destination is kept; the other files are replaced atomically.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,14 @@ SHIPPED_NETS = ("F", "G", "D")
 
 
 def ship(run: Path, out: Path) -> Path:
-    load_run(run)                                       # a run that does not load is not shipped
+    load_run(run)  # a run that does not load is not shipped
     state = ckpt.load(run / "best.pt")
     state["nets"] = {k: state["nets"][k] for k in SHIPPED_NETS}
     out.mkdir(parents=True, exist_ok=True)
     ckpt.atomic_save(state, out / "best.pt")
     for name in ("config.json", "metrics.jsonl"):
         ckpt.atomic_write_text(out / name, (run / name).read_text())
-    load_run(out)                                       # and the copy loads too
+    load_run(out)  # and the copy loads too
     return out / "best.pt"
 
 
