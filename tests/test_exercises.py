@@ -20,6 +20,34 @@ ROOT = Path(__file__).resolve().parents[1]
 MISTAKES = [(name, i) for name, ex in EXERCISES.items() for i in range(len(ex.mistakes))]
 
 
+def _exercise_cells():
+    """(notebook stem, exercise name, the notebook's imports up to there, the exercise's code)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    out = []
+    for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        imports = []
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            src = TransformerManager().transform_cell("".join(cell["source"]))  # magics
+            tree = ast.parse(src)
+            imports += [
+                ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
+            ]
+            if "### BEGIN SOLUTION" in src:
+                lines, starts = src.split("\n"), [n.lineno for n in tree.body[1:]] + [None]
+                for node, end in zip(tree.body, starts, strict=True):
+                    # up to the next statement: the block's END marker is a comment after it
+                    code = "\n".join(lines[node.lineno - 1 : end and end - 1]).rstrip()
+                    if isinstance(node, ast.FunctionDef | ast.ClassDef) and "### BEGIN" in code:
+                        out.append((path.stem, node.name, "\n".join(imports), code))
+    return out
+
+
+CELLS = _exercise_cells()
+
+
 def printed(capsys) -> str:
     return capsys.readouterr().out
 
@@ -41,25 +69,8 @@ def test_each_mistake_fails_with_its_diagnosis(name, i, capsys):
     assert f"likely cause: {mistake.diagnosis}" in out, out
 
 
-def _solution_exercises():
-    """(notebook stem, name of the function or class around each exercise block)."""
-    found = []
-    for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
-        for cell in json.loads(path.read_text())["cells"]:
-            src = "".join(cell["source"])
-            if cell["cell_type"] != "code" or "### BEGIN SOLUTION" not in src:
-                continue
-            lines = src.split("\n")
-            for node in ast.parse(src).body:
-                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                    body = lines[node.lineno - 1 : node.end_lineno]
-                    if any(line.strip() == "### BEGIN SOLUTION" for line in body):
-                        found.append((path.stem, node.name))
-    return found
-
-
 def test_every_exercise_in_the_solutions_is_registered_with_two_mistakes():
-    found = _solution_exercises()
+    found = [(stem, name) for stem, name, *_ in CELLS]
     assert len(found) >= 15
     for stem, name in found:
         assert name in EXERCISES, f"solutions/{stem}.ipynb: exercise {name} is not registered"
@@ -239,3 +250,28 @@ def test_a_failed_image_check_draws_the_comparison_in_a_notebook(tmp_path, monke
         and "likely cause: the mask is applied twice" in text
     )
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+@pytest.mark.parametrize("stem,name,imports,src", CELLS, ids=[c[1] for c in CELLS])
+def test_the_solved_notebook_passes_its_registered_check(stem, name, imports, src, capsys):
+    ns = {}
+    exec(imports, ns)
+    exec(src, ns)
+    assert check_exercise(name, ns[name]), printed(capsys)
+
+
+@pytest.mark.parametrize("stem,name,imports,src", CELLS, ids=[c[1] for c in CELLS])
+def test_blanks_left_in_the_learner_copy_say_todo(stem, name, imports, src, capsys):
+    from conftest import load_script
+
+    learner = load_script("tools/make_learner_notebooks.py").exercise_source(src)
+    lines = learner.split("\n")
+    opened = "\n".join(line for line in lines if "raise NotImplementedError" not in line)
+    ns = {}
+    exec(imports, ns)
+    exec(opened, ns)
+    try:
+        assert not check_exercise(name, ns[name])
+    except Exception:
+        pass  # the check re-raises the error a blank caused, after saying so
+    assert printed(capsys).startswith(f"CHECK TODO: {name}")

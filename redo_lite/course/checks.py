@@ -228,7 +228,12 @@ def in_notebook() -> bool:
     except ImportError:
         return False
     ip = get_ipython()
-    return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
+    if ip is None:
+        return False
+    return "IPKernelApp" in getattr(ip, "config", {}) or type(ip).__name__ in (
+        "ZMQInteractiveShell",  # Jupyter, VS Code
+        "Shell",  # Colab
+    )
 
 
 def image_like(x) -> str | None:
