@@ -53,11 +53,11 @@ import torch.nn.functional as F_
 from torchvision.transforms.functional import gaussian_blur
 
 
-def blur_matrix(n: int, sigma: float) -> torch.Tensor:
+def blur_matrix(n: int, sigma: float, device=None) -> torch.Tensor:
     """The n x n matrix of a 1-D Gaussian blur (kernel +-2 sigma, reflected at the border): the blur
     of each column of the identity, by torchvision's ``gaussian_blur``."""
     k = 2 * min(max(1, round(2 * sigma)), n - 1) + 1
-    return gaussian_blur(torch.eye(n)[None], [1, k], [sigma, sigma])[0]
+    return gaussian_blur(torch.eye(n, device=device)[None], [1, k], [sigma, sigma])[0]
 
 
 def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -65,7 +65,7 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     two matrix products, A_H X A_W^T: the same result as ``gaussian_blur(x)``, ten times faster
     on a CPU than its grouped convolution."""
     h, w = x.shape[-2:]
-    return blur_matrix(h, sigma) @ x @ blur_matrix(w, sigma).T
+    return blur_matrix(h, sigma, x.device) @ x @ blur_matrix(w, sigma, x.device).T
 
 
 def inpaint(
@@ -110,12 +110,12 @@ def colour_spread(x: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return (masks * sq).sum((1, 2, 3))
 
 
-def start_labels(b: int, h: int, w: int, regions: int) -> torch.Tensor:
+def start_labels(b: int, h: int, w: int, regions: int, device=None) -> torch.Tensor:
     """The paper's start: a centred square (margin size/5) is the object. With n > 2 regions the
     square is cut into n - 1 vertical strips, labels 1..n-1."""
-    labels = torch.zeros(b, h, w, dtype=torch.long)
+    labels = torch.zeros(b, h, w, dtype=torch.long, device=device)
     top, left = h // 5, w // 5
-    cols = torch.arange(w - 2 * left)
+    cols = torch.arange(w - 2 * left, device=device)
     strips = 1 + cols * (regions - 1) // len(cols)  # 1..n-1 across the square
     labels[:, top : h - top, left : w - left] = strips
     return labels
@@ -126,8 +126,9 @@ def neighbours(masks: torch.Tensor) -> torch.Tensor:
     count for nothing). masks: B,n,H,W one-hot -> B,n,H,W counts. A 3x3 sum is separable too:
     two products with a tridiagonal matrix of ones."""
     h, w = masks.shape[-2:]
-    band = lambda m: ((torch.arange(m)[:, None] - torch.arange(m)).abs() <= 1).float()  # noqa: E731
-    return band(h) @ masks @ band(w)
+    i, j = torch.arange(h, device=masks.device), torch.arange(w, device=masks.device)
+    band = lambda a: ((a[:, None] - a).abs() <= 1).float()  # noqa: E731
+    return band(i) @ masks @ band(j)
 
 
 def majority(labels: torch.Tensor, regions: int) -> torch.Tensor:
@@ -191,7 +192,7 @@ def iem(
     sigma = 5 * h / 128 if sigma is None else sigma
     lam = 1e-3 * 128**2 / (h * w) if lam is None else lam
     x = (images.clamp(-1, 1) + 1) / 2  # the paper's pixel scale, [0, 1]
-    labels = majority(start_labels(b, h, w, regions), regions)
+    labels = majority(start_labels(b, h, w, regions, images.device), regions)
     for _ in range(iters):
         new = greedy_step(x, labels, regions, sigma, lam, error_fn)
         new = majority(new, regions) if smooth else new

@@ -162,3 +162,30 @@ def test_history_records_every_iteration():
     history = []
     iem(x, 2, iters=4, history=history)
     assert len(history) == 4 and all(h.shape == (2, 32, 32) for h in history)
+
+
+def test_benchmark_prints_every_method_on_both_data_sets(tiny_c2mnist, tmp_path, capsys):
+    from conftest import load_script
+
+    from data_prep.shapes import build
+
+    shapes = tmp_path / "shapes16"
+    build(shapes, size=16, seed=0, n_train=4, n_val=4, n_test=6)
+    bench = load_script("benchmarks/iem.py")
+    bench.SIGMA_SCALES, bench.LAM_SCALES = (1.0, 2.4), (1.0,)  # a smaller grid: 4 runs, not 24
+    out = bench.main(
+        ["--c2mnist", str(tiny_c2mnist), "--shapes", str(shapes), "--size", "16"]
+        + ["--images", "6", "--tune-images", "4"]
+    )
+    text = capsys.readouterr().out
+    assert "RESULT " in text and "chosen:" in text
+    c2, sh = out["colored-2-MNIST"], out["textured-shapes"]
+    assert "GrabCut" not in c2["methods"] and "GrabCut" in sh["methods"]  # n = 2 only
+    for res in (c2, sh):
+        assert res["images"] == 6 and set(res["chosen"]) == {"sigma", "smooth", "lam"}
+        assert {"IEM, paper recipe", "IEM, chosen on val", "k-means on colour"} <= set(
+            res["methods"]
+        )
+        for row in res["methods"].values():
+            assert 0 <= row["iou"] <= 1 and row["seconds"] >= 0
+    assert len(c2["two_regions"]) == 3
