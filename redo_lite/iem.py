@@ -92,12 +92,16 @@ def inpainting_error(x: torch.Tensor, masks: torch.Tensor, sigma: float) -> torc
     x: B,C,H,W images in [0, 1]; masks: B,n,H,W (one-hot over n). Returns B values:
     sum over regions k of ( L1 error of phi(X, 1 - M_k) inside M_k, mean over channels )
     divided by the area of M_k."""
-    # each region is predicted from every pixel outside it: phi(X, 1 - M_k)
-    pred = inpaint(x, 1 - masks, sigma)  # B, n, C, H, W
-    # |X - phi(X, 1 - M_k)|, mean over channels: B, n, H, W
+    # 1. the pixels each region is inpainted from: every pixel outside it
+    known = 1 - masks
+    # 2. phi(X, 1 - M_k) for every region k: B, n, C, H, W
+    pred = inpaint(x, known, sigma)
+    # 3. the L1 error at every pixel, mean over the colour channels: B, n, H, W
     err = (x[:, None] - pred).abs().mean(2)
-    # || M_k . (X - phi) ||_1 / || M_k ||_1, one value per region
-    per_region = (masks * err).sum((2, 3)) / masks.sum((2, 3)).clamp(min=1)
+    # 4. each region's error, counted inside the region only, over the region's area
+    area = masks.sum((2, 3)).clamp(min=1)  # B, n (an empty region counts as one pixel)
+    per_region = (masks * err).sum((2, 3)) / area
+    # 5. one value per image
     return per_region.sum(1)
 
 
