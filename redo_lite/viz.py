@@ -25,6 +25,18 @@ def colorize(labels: torch.Tensor) -> torch.Tensor:
     return PALETTE[labels.long() % len(PALETTE)].permute(0, 3, 1, 2)
 
 
+def label_legend(ax, names, **kw):
+    """A matplotlib legend on ``ax`` saying what each label colour means: ``names[k]`` for label k,
+    in ``colorize``'s colours. ``kw`` goes to ``ax.legend`` (loc, bbox_to_anchor, title...)."""
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(facecolor=PALETTE[k % len(PALETTE)].tolist(), edgecolor="#333333", label=name)
+        for k, name in enumerate(names)
+    ]
+    return ax.legend(handles=handles, **{"fontsize": 8, **kw})
+
+
 @torch.no_grad()
 def redraw_grid(
     nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None, n_z: int = 4, seed: int = 0

@@ -811,6 +811,22 @@ def _iou_empty_as_zero(pred, gt, n):
     return _iou_tables(pred, gt, n)[:, :, 1:].nan_to_num(0.0).mean(2).max(1).values.float()
 
 
+def _iou_with_areas(pred, gt, n, union_of):
+    """The best mean object IoU per image, with the union computed by ``union_of(inter, area_pred,
+    area_true)`` (for the mistakes that get the union wrong)."""
+    inter = metrics.overlap_counts(pred, gt, n)
+    area_pred, area_true = inter.sum(2), inter.sum(1)
+    scores = []
+    for p in itertools.permutations(range(n)):
+        both = torch.stack([inter[:, p[g], g] for g in range(1, n)], 1)
+        union = torch.stack(
+            [union_of(inter[:, p[g], g], area_pred[:, p[g]], area_true[:, g]) for g in range(1, n)],
+            1,
+        )
+        scores.append((both / union).nanmean(1))
+    return torch.stack(scores, 1).nan_to_num(-1).max(1).values.float()
+
+
 register(
     Exercise(
         name="per_image_iou",
@@ -838,6 +854,16 @@ register(
                 "a region absent from both prediction and truth counted as IoU 0: its union is "
                 "empty, so it is left out of that image's mean",
                 _iou_empty_as_zero,
+            ),
+            Mistake(
+                "the union is the two areas added: the pixels they share are counted twice, so "
+                "even a perfect match scores 0.5",
+                lambda p, g, n: _iou_with_areas(p, g, n, lambda i, a, t: a + t),
+            ),
+            Mistake(
+                "the overlap is divided by the true region's area alone: that is recall, which a "
+                "predicted region covering the whole image maximises",
+                lambda p, g, n: _iou_with_areas(p, g, n, lambda i, a, t: t),
             ),
             Mistake(
                 "one number for the whole batch: per_image_iou returns one best score per image "
