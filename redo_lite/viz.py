@@ -37,6 +37,25 @@ def label_legend(ax, names, **kw):
     return ax.legend(handles=handles, **{"fontsize": 8, **kw})
 
 
+def grid_figure(rows, row_titles, col_titles=None, names=None, title="", tile_inches=1.3):
+    """A matplotlib figure of image rows: ``rows`` is a list of B,3,H,W tensors in [0, 1] (the
+    same B), drawn one above the other, each titled on the left (``row_titles``); ``col_titles``
+    go under the columns; ``names`` adds a legend of label colours (``label_legend``)."""
+    import matplotlib.pyplot as plt
+
+    b, h, w = rows[0].shape[0], rows[0].shape[-2], rows[0].shape[-1]
+    grid = make_grid(torch.cat([r.cpu() for r in rows]), nrow=b, padding=1, pad_value=1.0)
+    fig, ax = plt.subplots(figsize=(tile_inches * b + 2.5, tile_inches * len(rows) * h / w + 0.6))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_yticks([(h + 1) * (i + 0.5) for i in range(len(rows))], row_titles)
+    ax.set_xticks([(w + 1) * (i + 0.5) for i in range(b)], col_titles or [""] * b)
+    ax.tick_params(length=0)
+    if names:
+        label_legend(ax, names, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title(title)
+    return fig
+
+
 @torch.no_grad()
 def redraw_grid(
     nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None, n_z: int = 4, seed: int = 0

@@ -42,3 +42,31 @@ def test_benchmark_note_reads_the_seed_it_is_asked_for(tmp_path):
     note = benchmark_note(path, seed=0)
     assert "test / iou: 0.500" in note and "restarts: 1" in note
     assert "not among the seeds recorded ([0, 1])" in benchmark_note(path, seed=7)
+
+
+def test_grid_figure_titles_rows_columns_and_label_colours():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from redo_lite.viz import colorize, grid_figure
+
+    labels = torch.randint(0, 3, (4, 8, 8))
+    fig = grid_figure(
+        [colorize(labels), colorize(labels.flip(1))],
+        ["truth", "flipped"],
+        [f"image {i}" for i in range(4)],
+        names=["background", "even digit", "odd digit"],
+        title="two rows",
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["truth", "flipped"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"image {i}" for i in range(4)]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "background",
+        "even digit",
+        "odd digit",
+    ]
+    assert ax.get_title() == "two rows"
+    plt.close(fig)
