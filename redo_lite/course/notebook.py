@@ -164,8 +164,16 @@ def read_log(run) -> list[dict]:
     )
 
 
+def _mark_restarts(ax, rows) -> None:
+    """A dashed vertical line at every restart of the run (all attempts share one time line)."""
+    for r in rows:
+        if r["kind"] == "restart":
+            ax.axvline(r["total_steps"], color="crimson", ls="--", lw=1)
+
+
 def plot_history(run, fig=None):
-    """Losses and validation IoU of a run folder against steps (all attempts in one time line)."""
+    """Losses and validation IoU of a run folder against steps (all attempts in one time line;
+    a dashed red line marks each restart)."""
     import matplotlib.pyplot as plt
 
     rows = read_log(run)
@@ -178,10 +186,8 @@ def plot_history(run, fig=None):
         ax[0].plot([r["total_steps"] for r in train], [r[k] for r in train], label=k)
     ax[0].set_title("hinge losses")
     ax[0].legend()
-    ax[0].set_xlabel("step")
     ax[1].plot([r["total_steps"] for r in train], [r["loss_z"] for r in train])
     ax[1].set_title("information conservation λ·mse")
-    ax[1].set_xlabel("step")
     ax[2].plot(
         [r["total_steps"] for r in evals], [r["iou"] for r in evals], "o-", label="per image"
     )
@@ -194,20 +200,81 @@ def plot_history(run, fig=None):
     ax[2].set_title("validation IoU (objects)")
     ax[2].set_ylim(0, 1)
     ax[2].legend()
-    ax[2].set_xlabel("step")
+    for a in ax:
+        a.set_xlabel("step (all attempts)")
+        _mark_restarts(a, rows)
     fig.tight_layout()
     return fig
 
 
 def live_plot(trainer):
-    """A ``Trainer.fit`` callback that redraws the history after every evaluation."""
+    """A ``Trainer.fit`` callback that redraws the history after every evaluation, in place (one
+    display updated), so that what the Trainer prints meanwhile (restarts) stays on screen."""
     import matplotlib.pyplot as plt
-    from IPython.display import clear_output, display
+    from IPython.display import display
 
     fig = plot_history(trainer.run)
-    clear_output(wait=True)
-    display(fig)
+    handle = getattr(trainer, "_live_display", None)
+    if handle is None:
+        trainer._live_display = display(fig, display_id=True)
+    else:
+        handle.update(fig)
     plt.close(fig)
+
+
+def plot_areas(run, ax=None):
+    """Each region's share of the validation pixels over training: won after argmax (solid) and
+    mean soft mask (dashed), from the run's evaluation rows (log scale, floored at 0.001); the
+    collapse threshold, the steps where the restart rule applies (shaded, per attempt) and the
+    restarts (dashed red lines)."""
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from ..viz import PALETTE
+
+    rows = read_log(run)
+    evals = [r for r in rows if r["kind"] in ("eval", "areas")]
+    cfg = json.loads((Path(run) / "config.json").read_text())
+    ax = ax or plt.subplots(figsize=(9, 3.6))[1]
+    steps = [r["total_steps"] for r in evals]
+    for k in range(len(evals[0]["areas"]) if evals else 0):
+        colour = PALETTE[k % len(PALETTE)].tolist()
+        ax.plot(
+            steps,
+            [max(r["areas"][k], 1e-3) for r in evals],
+            "-o",
+            ms=3,
+            color=colour,
+            label=f"region {k}: pixels won",
+        )
+        ax.plot(
+            steps,
+            [max(r["soft_areas"][k], 1e-3) for r in evals],
+            "--",
+            color=colour,
+            label=f"region {k}: soft mask",
+        )
+    if cfg.get("restart_min_area", 0) > 0:
+        ax.axhline(cfg["restart_min_area"], color="k", lw=0.8, ls=":", label="restart threshold")
+        starts = {}
+        for r in rows:
+            starts.setdefault(r["attempt"], r["total_steps"] - r["step"])
+        for offset in starts.values():
+            ax.axvspan(
+                offset + cfg["restart_after"],
+                offset + cfg["restart_before"],
+                color="0.92",
+                zorder=0,
+            )
+    _mark_restarts(ax, rows)
+    ax.set_yscale("log")
+    ax.set_ylim(1e-3, 1.5)
+    ax.set_xlabel("step (all attempts); shaded: where the restart rule applies")
+    ax.set_ylabel("share of the image")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
 
 
 # ---------------------------------------------------------------------------------------------
