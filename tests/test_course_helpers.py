@@ -42,3 +42,43 @@ def test_benchmark_note_reads_the_seed_it_is_asked_for(tmp_path):
     note = benchmark_note(path, seed=0)
     assert "test / iou: 0.500" in note and "restarts: 1" in note
     assert "not among the seeds recorded ([0, 1])" in benchmark_note(path, seed=7)
+
+
+def test_plot_areas_draws_each_region_its_restarts_and_the_rule(tmp_path):
+    import matplotlib
+
+    matplotlib.use("agg")
+    from redo_lite.config import get_preset
+    from redo_lite.course import plot_areas
+
+    get_preset("c2mnist-cpu").save(tmp_path / "config.json")
+    rows = [
+        {
+            "kind": "eval",
+            "attempt": 0,
+            "step": 250,
+            "total_steps": 250,
+            "areas": [0.9, 0.1, 0.0],
+            "soft_areas": [0.8, 0.1, 0.1],
+        },
+        {"kind": "restart", "attempt": 0, "step": 500, "total_steps": 500, "reason": "x"},
+        {
+            "kind": "eval",
+            "attempt": 1,
+            "step": 250,
+            "total_steps": 750,
+            "areas": [0.9, 0.05, 0.05],
+            "soft_areas": [0.8, 0.1, 0.1],
+        },
+    ]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ax = plot_areas(tmp_path)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert [lab for lab in labels if lab.startswith("region")] == [
+        f"region {k}: {what}" for k in range(3) for what in ("pixels won", "soft mask")
+    ]
+    assert "restart threshold" in labels
+    assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_color() == "crimson"] == [
+        500
+    ]
+    assert len(ax.patches) == 2  # the rule's window, once per attempt
