@@ -28,6 +28,8 @@ from .notebook import (
     redraw_with,
     repo_root,
     show,
+    show_redraw_grid,
+    show_row,
     z_explorer,
     z_sweep,
 )
@@ -53,6 +55,8 @@ __all__ = [
     "redraw_with",
     "repo_root",
     "show",
+    "show_redraw_grid",
+    "show_row",
     "z_explorer",
     "z_sweep",
 ]

@@ -344,3 +344,71 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
     found = list(walk(source))[:16]
     lines += found or ["  (no IoU, accuracy, restart or time figure found in it)"]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pictures in one call: a row of panels, and the paper's Figure 2 with its columns named
+# ---------------------------------------------------------------------------------------------
+def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **imshow):
+    """One row of pictures, each with its title. A 3,H,W float tensor is an image in [-1, 1]; an
+    integer H,W tensor a label map in the course's region colours (``legend``: the name of each
+    colour, drawn once beside the row); a bool H,W tensor a white-on-black map; a float H,W tensor
+    a map with its colour bar (``imshow`` keywords such as cmap, vmin, vmax). ``show=False``
+    returns the figure undrawn, to add to it."""
+    import matplotlib.pyplot as plt
+
+    from ..data import to_unit
+    from ..viz import PALETTE
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 1, size + 0.4))
+    for ax, p, t in zip(list(getattr(axes, "flat", [axes])), panels, titles, strict=True):
+        p = p.detach().cpu()
+        if p.dim() == 3:
+            ax.imshow(to_unit(p).clamp(0, 1).permute(1, 2, 0), interpolation="nearest")
+        elif p.dtype == torch.bool:
+            ax.imshow(p, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        elif not p.is_floating_point():
+            ax.imshow(PALETTE[p.long() % len(PALETTE)], interpolation="nearest")
+        else:
+            im = ax.imshow(p, interpolation="nearest", **{"cmap": "viridis", **imshow})
+            fig.colorbar(im, ax=ax, fraction=0.046)
+        ax.set_title(t, fontsize=10)
+        ax.axis("off")
+    if legend:
+        handles = [
+            plt.Rectangle((0, 0), 1, 1, color=PALETTE[k].tolist()) for k in range(len(legend))
+        ]
+        fig.legend(handles, legend, loc="lower center", ncol=len(legend), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08 if legend else 0, 1, 1))
+    if show:
+        plt.show()
+    return fig
+
+
+def show_redraw_grid(nets, images, gt, n_z: int = 4, title: str = "", names=None):
+    """The paper's Figure 2 with its columns named: one row per image, then the ground truth, F's
+    regions and each region redrawn with ``n_z`` values of z (the same z down a column); a legend
+    names the colours (``names``: the ground truth's labels)."""
+    import matplotlib.pyplot as plt
+
+    from ..viz import PALETTE, redraw_grid
+
+    n = len(nets["G"].gens)
+    tile = images.shape[-1] + 1
+    grid = redraw_grid(nets, images, gt, n_z=n_z)
+    fig, ax = plt.subplots(figsize=(13, 1.0 + 0.75 * len(images)))
+    ax.imshow(grid.permute(1, 2, 0))
+    heads = ["input", "truth", "F's regions"] + [f"region {k}, {n_z} z" for k in range(n)]
+    centres = [tile * (i + 0.5) for i in range(3)]
+    centres += [tile * (3 + n_z * k + n_z / 2) for k in range(n)]
+    ax.set_xticks(centres, heads)
+    ax.set_yticks([])
+    names = names or [f"label {k}" for k in range(n)]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=PALETTE[k].tolist()) for k in range(n)]
+    labels = [f"{names[k]} (truth) / region {k} (F)" for k in range(n)]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.set_title(title)
+    plt.show()
+    return fig
