@@ -82,3 +82,40 @@ def test_plot_areas_draws_each_region_its_restarts_and_the_rule(tmp_path):
         500
     ]
     assert len(ax.patches) == 2  # the rule's window, once per attempt
+
+
+def test_show_row_draws_each_kind_of_panel():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from redo_lite.course import show_row
+
+    image = torch.rand(3, 8, 8) * 2 - 1
+    labels = torch.randint(0, 3, (8, 8))
+    panels = [image, labels, labels == 1, torch.rand(8, 8)]
+    fig = show_row(panels, ["a", "b", "c", "d"], "t", legend=["x", "y", "z"], show=False)
+    assert [a.get_title() for a in fig.axes[:4]] == ["a", "b", "c", "d"]
+    assert len(fig.axes) == 5  # the float map has its colour bar
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["x", "y", "z"]
+
+
+def test_show_redraw_grid_names_its_columns():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from redo_lite.course import show_redraw_grid
+    from redo_lite.course.exercises import tiny_config
+    from redo_lite.nets import build_nets
+
+    nets = build_nets(tiny_config())
+    x, gt = torch.rand(2, 3, 16, 16) * 2 - 1, torch.randint(0, 3, (2, 16, 16))
+    fig = show_redraw_grid(nets, x, gt, n_z=2, title="t")
+    heads = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert heads == [
+        "input",
+        "truth",
+        "F's regions",
+        "region 0, 2 z",
+        "region 1, 2 z",
+        "region 2, 2 z",
+    ]

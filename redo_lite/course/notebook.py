@@ -364,13 +364,13 @@ def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **ims
     for ax, p, t in zip(list(getattr(axes, "flat", [axes])), panels, titles, strict=True):
         p = p.detach().cpu()
         if p.dim() == 3:
-            ax.imshow(to_unit(p).clamp(0, 1).permute(1, 2, 0), interpolation="nearest")
+            ax.imshow(to_unit(p).clamp(0, 1).permute(1, 2, 0).numpy(), interpolation="nearest")
         elif p.dtype == torch.bool:
-            ax.imshow(p, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.imshow(p.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         elif not p.is_floating_point():
-            ax.imshow(PALETTE[p.long() % len(PALETTE)], interpolation="nearest")
+            ax.imshow(PALETTE[p.long() % len(PALETTE)].numpy(), interpolation="nearest")
         else:
-            im = ax.imshow(p, interpolation="nearest", **{"cmap": "viridis", **imshow})
+            im = ax.imshow(p.numpy(), interpolation="nearest", **{"cmap": "viridis", **imshow})
             fig.colorbar(im, ax=ax, fraction=0.046)
         ax.set_title(t, fontsize=10)
         ax.axis("off")
@@ -399,7 +399,7 @@ def show_redraw_grid(nets, images, gt, n_z: int = 4, title: str = "", names=None
     tile = images.shape[-1] + 1
     grid = redraw_grid(nets, images, gt, n_z=n_z)
     fig, ax = plt.subplots(figsize=(13, 1.0 + 0.75 * len(images)))
-    ax.imshow(grid.permute(1, 2, 0))
+    ax.imshow(grid.permute(1, 2, 0).numpy())
     heads = ["input", "truth", "F's regions"] + [f"region {k}, {n_z} z" for k in range(n)]
     centres = [tile * (i + 0.5) for i in range(3)]
     centres += [tile * (3 + n_z * k + n_z / 2) for k in range(n)]
