@@ -173,7 +173,10 @@ def _mark_restarts(ax, rows) -> None:
 
 def plot_history(run, fig=None):
     """Losses and validation IoU of a run folder against steps (all attempts in one time line;
-    a dashed red line marks each restart)."""
+    a dashed red line marks each restart, a dotted one δ's chance level λ)."""
+    import json
+    from pathlib import Path
+
     import matplotlib.pyplot as plt
 
     rows = read_log(run)
@@ -182,24 +185,36 @@ def plot_history(run, fig=None):
     fig = fig or plt.figure(figsize=(11, 3))
     fig.clf()
     ax = fig.subplots(1, 3)
-    for k in ("loss_g", "loss_d"):
-        ax[0].plot([r["total_steps"] for r in train], [r[k] for r in train], label=k)
+
+    def curve(a, rows_, key, style, label, colour):
+        for att in sorted({r["attempt"] for r in rows_}):  # a restart starts new networks
+            part = [r for r in rows_ if r["attempt"] == att]
+            a.plot(
+                [r["total_steps"] for r in part],
+                [r[key] for r in part],
+                style if len(part) > 1 else style[0] if style[0] in "os" else ".",
+                color=colour,
+                label=label if att == rows_[0]["attempt"] else None,
+            )
+
+    for key, colour in (("loss_g", "C0"), ("loss_d", "C1")):
+        curve(ax[0], train, key, "-", key, colour)
     ax[0].set_title("hinge losses")
-    ax[0].legend()
-    ax[1].plot([r["total_steps"] for r in train], [r["loss_z"] for r in train])
+    curve(ax[1], train, "loss_z", "-", None, "C0")
     ax[1].set_title("information conservation λ·mse")
-    ax[2].plot(
-        [r["total_steps"] for r in evals], [r["iou"] for r in evals], "o-", label="per image"
-    )
-    ax[2].plot(
-        [r["total_steps"] for r in evals],
-        [r["iou_split"] for r in evals],
-        "s--",
-        label="one permutation",
-    )
+    config = Path(run) / "config.json"
+    if config.exists():  # δ's chance level: λ (notebook 08)
+        lam = json.loads(config.read_text())["lambda_z"]
+        ax[1].axhline(lam, color="crimson", ls=":", lw=1, label="chance (λ)")
+        ax[1].legend()
+    curve(ax[2], evals, "iou", "o-", "per image", "C0")
+    curve(ax[2], evals, "iou_split", "s--", "one permutation", "C1")
     ax[2].set_title("validation IoU (objects)")
     ax[2].set_ylim(0, 1)
-    ax[2].legend()
+    if train:
+        ax[0].legend()
+    if evals:
+        ax[2].legend()
     for a in ax:
         a.set_xlabel("step (all attempts)")
         _mark_restarts(a, rows)
@@ -238,24 +253,26 @@ def plot_areas(run, ax=None):
     evals = [r for r in rows if r["kind"] in ("eval", "areas")]
     cfg = json.loads((Path(run) / "config.json").read_text())
     ax = ax or plt.subplots(figsize=(9, 3.6))[1]
-    steps = [r["total_steps"] for r in evals]
+    attempts = sorted({r["attempt"] for r in evals})
     for k in range(len(evals[0]["areas"]) if evals else 0):
         colour = PALETTE[k % len(PALETTE)].tolist()
-        ax.plot(
-            steps,
-            [max(r["areas"][k], 1e-3) for r in evals],
-            "-o",
-            ms=3,
-            color=colour,
-            label=f"region {k}: pixels won",
-        )
-        ax.plot(
-            steps,
-            [max(r["soft_areas"][k], 1e-3) for r in evals],
-            "--",
-            color=colour,
-            label=f"region {k}: soft mask",
-        )
+        for a in attempts:  # one line per attempt: a restart starts new networks
+            rows_a = [r for r in evals if r["attempt"] == a]
+            steps = [r["total_steps"] for r in rows_a]
+            first = a == attempts[0]
+            won = [max(r["areas"][k], 1e-3) for r in rows_a]
+            soft = [max(r["soft_areas"][k], 1e-3) for r in rows_a]
+            ax.plot(
+                steps,
+                won,
+                "-o",
+                ms=3,
+                color=colour,
+                label=f"region {k}: pixels won" if first else None,
+            )
+            ax.plot(
+                steps, soft, "--", color=colour, label=f"region {k}: soft mask" if first else None
+            )
     if cfg.get("restart_min_area", 0) > 0:
         ax.axhline(cfg["restart_min_area"], color="k", lw=0.8, ls=":", label="restart threshold")
         starts = {}
