@@ -1,7 +1,8 @@
 """Step time and images/s of one ReDO training step (generator step + discriminator step) for a
 preset, on whatever device is present, in fp32 and bf16 autocast, eager and torch.compile'd.
 
-    python benchmarks/step_time.py [--preset flowers-paper] [--steps 20] [--warmup 3] [--modes fp32 amp compile amp+compile]
+    python benchmarks/step_time.py [--preset flowers-paper] [--steps 20] [--warmup 3]
+                                   [--modes fp32 amp compile amp+compile]
 
 Random images stand in for data (the step's cost does not depend on them). On a CPU the 128 px
 paper preset takes minutes a step; use --preset c2mnist-cpu there.
@@ -26,9 +27,11 @@ def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> 
     nets = {k: v.to(device, memory_format=torch.channels_last) for k, v in build_nets(cfg).items()}
     opts = make_optimizers(cfg, nets)
     run = {k: torch.compile(v) for k, v in nets.items()} if compiled else nets
-    x = lambda: (torch.rand(cfg.batch, 3, cfg.size, cfg.size, device=device) * 2 - 1).contiguous(
-        memory_format=torch.channels_last
-    )
+
+    def x():
+        images = torch.rand(cfg.batch, 3, cfg.size, cfg.size, device=device) * 2 - 1
+        return images.contiguous(memory_format=torch.channels_last)
+
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(warmup):
         train_step(
@@ -81,7 +84,8 @@ def main(argv=None):
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     cfg = get_preset(a.preset)
     print(
-        f"{a.preset}: {cfg.size}px, batch {cfg.batch}, {cfg.regions} regions on {name}, torch {torch.__version__}"
+        f"{a.preset}: {cfg.size}px, batch {cfg.batch}, {cfg.regions} regions on {name}, "
+        f"torch {torch.__version__}"
     )
     for mode in a.modes:
         r = measure(

@@ -7,7 +7,8 @@ r"""The four networks of ReDO, in one file you can read top to bottom.
 * ``ZEncoder`` — delta: fully redrawn image -> all n noise vectors (information conservation).
 
 Sizes come from :class:`redo_lite.config.Config`; at ``flowers-paper`` they are the official
-128 px networks (see ``shared/research/redo_reference.md`` §1). Spectral norm is PyTorch's own
+128 px networks (parameter counts checked in tests/test_nets.py; docs/faithful.md lists where the
+official code departs from the paper). Spectral norm is PyTorch's own
 (``torch.nn.utils.parametrizations.spectral_norm``); orthogonal init (gain 0.8) is applied to the
 raw weight *before* spectral norm wraps it, so it really reaches spectrally-normalised layers.
 """
@@ -73,7 +74,7 @@ class PyramidPooling(nn.Module):
     def forward(self, x):
         size = x.shape[-1]
         outs = [x]
-        for b, c in zip(self.bins, self.convs):
+        for b, c in zip(self.bins, self.convs, strict=True):
             k = size // b  # official pools (32,16,10,5) on 32x32 features
             pooled = F_.avg_pool2d(x, k, k) if k > 1 else x
             outs.append(
@@ -96,7 +97,7 @@ class MaskNet(nn.Module):
             nn.InstanceNorm2d(widths[0], affine=True),
             nn.ReLU(),
         ]
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [
                 conv(a, b, 3, g, stride=2, bias=False),
                 nn.InstanceNorm2d(b, affine=True),
@@ -198,7 +199,9 @@ class Generator(nn.Module):
         chans = [mults[0] * ch] + [m * ch for m in mults]  # 16ch,16ch,8ch,4ch,2ch,ch
         self.c0 = chans[0]
         self.dense = linear(zd, 4 * 4 * chans[0], g)
-        self.blocks = nn.ModuleList(GenBlock(a, b, zd, g) for a, b in zip(chans[:-1], chans[1:]))
+        self.blocks = nn.ModuleList(
+            GenBlock(a, b, zd, g) for a, b in zip(chans[:-1], chans[1:], strict=True)
+        )
         self.attn_index = None
         if cfg.g_attention_at:  # before the block whose input is that size (64 at 128 px)
             self.attn_index = (
@@ -279,7 +282,7 @@ class Trunk(nn.Module):
         layers, res = [DiscBlock(3, chans[0], g, first=True)], cfg.size // 2
         if attention_at == res:
             layers.append(SelfAttention(chans[0], g))
-        for a, b in zip(chans[:-1], chans[1:]):
+        for a, b in zip(chans[:-1], chans[1:], strict=True):
             layers.append(DiscBlock(a, b, g))
             res //= 2
             if attention_at == res:

@@ -18,7 +18,7 @@ def states_equal(a, b):
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(states_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, torch.Tensor):
         return torch.equal(a, b)
     return a == b
@@ -39,10 +39,11 @@ def test_resume_continues_exactly(tiny_c2mnist, tmp_path):
     a, b = ckpt.load(tmp_path / "whole" / "last.pt"), ckpt.load(tmp_path / "split" / "last.pt")
     assert states_equal(a["nets"], b["nets"]) and states_equal(a["opts"], b["opts"])
     assert a["step"] == b["step"] == 6
-    rows = lambda p: [
-        (r["kind"], r["step"])
-        for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())
-    ]
+
+    def rows(p):
+        log = map(json.loads, (p / "metrics.jsonl").read_text().splitlines())
+        return [(r["kind"], r["step"]) for r in log]
+
     assert rows(tmp_path / "whole") == rows(tmp_path / "split")  # no lost or doubled rows
 
 
@@ -132,7 +133,8 @@ def test_ema_update_averages_the_weights():
 
 
 def test_averaged_f_is_selected_shipped_and_resumed(tiny_c2mnist, tmp_path):
-    """f_ema leaves training untouched, best.pt holds the better-scoring F, and a resume restores the average."""
+    """f_ema leaves training untouched, best.pt holds the better-scoring F, and a resume restores
+    the average."""
     cfg = tiny_config(steps=6, eval_every=3, f_ema=0.9)
     plain = Trainer(
         tiny_config(steps=6, eval_every=3), tiny_c2mnist, tmp_path / "plain", seed=1, progress=False
@@ -202,11 +204,11 @@ def test_best_pt_holds_whichever_f_scores_better(tiny_c2mnist, tmp_path, monkeyp
 
 
 def test_the_first_log_row_after_a_resume_is_a_mean(tiny_c2mnist, tmp_path, monkeypatch):
-    """Resumed between two log rows, the next row averages the steps it saw, not log_every of them."""
+    """Resumed between two log rows, the next row averages the steps it saw, not log_every."""
     cfg = tiny_config(log_every=4, eval_every=100, steps=8)
     Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False).fit(steps=2)
     t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
     monkeypatch.setattr(t, "train_step", lambda: {"loss_g": 1.0})
     t.fit(steps=4)
-    rows = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(ln) for ln in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["loss_g"] for r in rows if r["kind"] == "train" and r["step"] == 4] == [1.0]
