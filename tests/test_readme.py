@@ -36,9 +36,9 @@ def test_the_front_page_is_short_and_links_the_paper_the_code_and_the_picture():
     assert "docs/figures/redraws.png" in README
 
 
-# Pages written beside the front page (by the course, colored-2-MNIST and IEM work): a link to one
-# of them is skipped, visibly, while the page is not in the checkout.
-ALONGSIDE = {"docs/authoring.md", "docs/c2mnist.md", "docs/iem.md"}
+# Pages written beside the front page (with the exercises, colored-2-MNIST, IEM and the annotated
+# package): a link to one of them is skipped, visibly, while the page is not in the checkout.
+ALONGSIDE = {"docs/authoring.md", "docs/c2mnist.md", "docs/iem.md", "docs/equations.md"}
 
 
 def test_every_docs_link_in_the_readme_exists():
