@@ -88,11 +88,11 @@ def api_modules(only: list[str] | None) -> list[str]:
 
 
 def api_page(module: str) -> str:
+    path = f"redo_lite/{module}" + ("" if (ROOT / "redo_lite" / module).is_dir() else ".py")
     return (
         f"# redo_lite.{module}\n\n"
-        f"Source: [`redo_lite/{module}`]({REPO_URL}/tree/main/redo_lite/"
-        f"{module if (ROOT / 'redo_lite' / module).is_dir() else module + '.py'})\n\n"
-        "```{eval-rst}\n"
+        f"Source: [`{path}`]({REPO_URL}/{'tree' if path.endswith(module) else 'blob'}/main/{path})"
+        "\n\n```{eval-rst}\n"
         f".. automodule:: redo_lite.{module}\n"
         "   :members:\n   :undoc-members:\n   :show-inheritance:\n"
         "```\n"
