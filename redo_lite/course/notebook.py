@@ -1,9 +1,5 @@
-"""Helpers the notebooks call in one line: check cells, fast mode, the z explorer.
-
-Each exercise in ``notebooks/`` is followed by a check cell that runs the learner's function and
-``redo_lite``'s on the same seeded inputs and prints ``CHECK PASS`` or ``CHECK FAIL`` with the
-expected and the obtained values.
-"""
+"""What the notebooks call in one line besides the checks: fast-mode parameters, finding the
+course folder, building colored-2-MNIST, showing images, the z explorer, training curves."""
 
 from __future__ import annotations
 
@@ -26,76 +22,14 @@ def env(name: str, default):
     )
 
 
-def _flatten(x):
-    if isinstance(x, torch.Tensor):
-        return [x]
-    if isinstance(x, (tuple, list)):
-        return [t for v in x for t in _flatten(v)]
-    if isinstance(x, dict):
-        return [t for k in sorted(x) for t in _flatten(x[k])]
-    return [torch.as_tensor(x, dtype=torch.float64)]
-
-
-def _describe(x) -> str:
-    ts = _flatten(x)
-    return "; ".join(f"shape {tuple(t.shape)}, values {t.flatten()[:4].tolist()}" for t in ts[:3])
-
-
-def check(name: str, yours, reference, *inputs_fn, atol: float = 1e-5, seed: int = 0) -> bool:
-    """Run ``yours`` and ``reference`` on the same inputs and compare.
-
-    ``inputs_fn`` are zero-argument callables that build each input (called after seeding, once
-    for each function, so in-place changes cannot leak from one to the other)."""
-
-    def run(fn):
-        torch.manual_seed(seed)
-        args = [f() for f in inputs_fn]
-        torch.manual_seed(seed + 1)
-        return fn(*args)
-
-    try:
-        got = run(yours)
-    except NotImplementedError as e:
-        print(f"CHECK TODO: {name} — not implemented yet ({e})")
-        raise  # stop here: later cells use this exercise
-    expected = run(reference)
-    a, b = _flatten(got), _flatten(expected)
-    ok = len(a) == len(b) and all(
-        x.shape == y.shape and torch.allclose(x.double(), y.double(), atol=atol)
-        for x, y in zip(a, b)
-    )
-    if ok:
-        print(f"CHECK PASS: {name}")
-    else:
-        print(
-            f"CHECK FAIL: {name}\n  expected: {_describe(expected)}\n  got:      {_describe(got)}"
-        )
-    return ok
-
-
-def check_module(
-    name: str, yours: torch.nn.Module, reference: torch.nn.Module, *inputs_fn, atol=1e-5
-) -> bool:
-    """Compare a learner's module with redo_lite's: the reference's weights are copied into yours
-    (so the names and shapes of your parameters must match), then both run on the same inputs."""
-    try:
-        yours.load_state_dict(reference.state_dict())
-    except RuntimeError as e:
-        print(
-            f"CHECK FAIL: {name} — parameters do not match redo_lite's:\n  {str(e).splitlines()[0][:300]}"
-        )
-        return False
-    return check(name, yours, reference, *inputs_fn, atol=atol)
-
-
 # ---------------------------------------------------------------------------------------------
 # Seeing what z does: a static sweep and live sliders
 # ---------------------------------------------------------------------------------------------
 @torch.no_grad()
 def redraw_with(nets: dict, image: torch.Tensor, region: int, z: torch.Tensor) -> torch.Tensor:
     """One image (3,H,W in [-1,1]) with ``region`` redrawn from z (n, z_dim): 3,H,W in [0,1]."""
-    from .data import to_unit
-    from .process import redraw_all
+    from ..data import to_unit
+    from ..process import redraw_all
 
     x = image[None]
     masks = nets["F"](x)
@@ -224,7 +158,9 @@ def read_log(run) -> list[dict]:
 
     path = Path(run) / "metrics.jsonl"
     return (
-        [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+        [json.loads(row) for row in path.read_text().splitlines() if row.strip()]
+        if path.exists()
+        else []
     )
 
 
@@ -272,3 +208,72 @@ def live_plot(trainer):
     clear_output(wait=True)
     display(fig)
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which model to show: the learner's own run, or the one that ships with the course
+# ---------------------------------------------------------------------------------------------
+SHIPPED = "checkpoints/c2mnist-cpu"
+
+
+def pick_run(run=None, shipped: str = SHIPPED) -> tuple[str, str]:
+    """(run folder, one-line message): ``run`` when it holds a trained model (``best.pt``, the
+    networks selected on validation, else ``last.pt``), otherwise the shipped model. The message
+    says which one and why; the notebooks print it above every picture of "your" model."""
+    from pathlib import Path
+
+    from ..checkpoint import load
+
+    if run is None:
+        return str(shipped), f"the shipped model, {shipped} (no run of yours was asked for)"
+    run = Path(run)
+    best, last = run / "best.pt", run / "last.pt"
+    if best.exists():
+        state = load(best)
+        where = f"step {state.get('step', '?')} of attempt {state.get('attempt', '?')}"
+        return str(run), f"your model, {best} (the networks selected on validation, {where})"
+    if last.exists():
+        return str(run), f"your model, {last} (no best.pt: no validation score recorded yet)"
+    return str(shipped), (
+        f"the shipped model, {shipped} ({run} holds no trained model: train it in notebook 08)"
+    )
+
+
+def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) -> str:
+    """What the benchmark recorded for ``seed`` (the command, then every IoU, accuracy, restart
+    count and time it holds for that seed), or a line saying that none is recorded. Numbers are
+    read from the file; nothing is assumed about it beyond JSON."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return f"no benchmark recorded yet ({path} does not exist)"
+    try:
+        top = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return f"no benchmark recorded yet ({path} is unreadable: {type(e).__name__})"
+    if not isinstance(top, dict):
+        return f"no benchmark recorded yet ({path} holds no JSON object)"
+    lists = [top[k] for k in ("seeds", "runs", "results") if isinstance(top.get(k), list)]
+    entries = lists[0] if lists else []
+    mine = [e for e in entries if isinstance(e, dict) and e.get("seed") == seed]
+    lines = [f"benchmark {path}" + (f": {top['command']}" if "command" in top else "")]
+    if entries and not mine:
+        seeds = [e.get("seed") for e in entries if isinstance(e, dict)]
+        lines.append(f"  seed {seed} is not among the seeds recorded ({seeds})")
+    source = mine[0] if mine else {k: v for k, v in top.items() if k not in ("seeds", "runs")}
+    keys = ("iou", "acc", "restart", "minutes", "steps")
+
+    def walk(d, prefix=""):
+        for k, v in d.items():
+            name = f"{prefix}{k}"
+            if isinstance(v, dict):
+                yield from walk(v, name + " / ")
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                if any(w in str(k).lower() for w in keys):
+                    yield f"  {name}: {v:.3f}" if isinstance(v, float) else f"  {name}: {v}"
+
+    found = list(walk(source))[:16]
+    lines += found or ["  (no IoU, accuracy, restart or time figure found in it)"]
+    return "\n".join(lines)
