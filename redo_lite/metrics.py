@@ -11,8 +11,9 @@ matches best. Two conventions, both reported:
   Strict: the regions must mean the same thing everywhere.
 
 Label 0 of a ground-truth map is the background; ``iou`` is the mean IoU over the object regions
-(labels 1..n-1). For n=2 that is the foreground IoU the paper reports; for colored-2-MNIST it is the
-mean over the two digits. A region whose union is empty in an image is left out of that image's mean.
+(labels 1..n-1). For n=2 that is the foreground IoU the paper reports; for colored-2-MNIST it is
+the mean over the two digits. A region whose union is empty in an image is left out of that
+image's mean.
 """
 
 from __future__ import annotations

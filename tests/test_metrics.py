@@ -46,7 +46,7 @@ def test_per_image_permutation_is_more_lenient_than_one_for_the_split():
 def test_all_background_prediction_scores_zero_object_iou():
     gt = blocks()
     s = score(torch.zeros_like(gt), gt, 3)
-    # the best permutation gives the one predicted region to a digit: IoU 16/64 there, 0 for the other
+    # the best permutation gives the one predicted region to a digit: IoU 16/64 there, 0 elsewhere
     assert s["iou"] == (16 / 64 + 0) / 2
     assert s["acc"] == 39 / 64  # 64 - 16 - 9 background pixels
 
