@@ -1,7 +1,8 @@
 r"""Oxford Flowers 102 with its foreground masks, as the official ReDO code prepares it.
 
 * files: ``jpg/image_%05d.jpg``, ``segmim/segmim_%05d.jpg``, ``setid.mat`` (the archives
-  ``102flowers.tgz`` and ``102segmentations.tgz``, with the MD5s published alongside public loaders);
+  ``102flowers.tgz`` and ``102segmentations.tgz``, with the MD5s published alongside public
+  loaders);
 * splits as the official code (and the paper's 6149/1020/1020): **train = tstid, val = valid,
   test = trnid** — the set named "test" in setid.mat is the largest, and ReDO trains on it;
 * mask, computed on the full-resolution segmim JPEG before any resize, exactly as the official code:

@@ -1,4 +1,5 @@
-r"""Labeled Faces in the Wild (funneled) with the part labels, as the official ReDO code prepares it.
+r"""Labeled Faces in the Wild (funneled) with the part labels, as the official ReDO code prepares
+it.
 
 * files: ``lfw_funneled/<person>/<image>.jpg`` (``lfw-funneled.tgz``) and
   ``parts_lfw_funneled_gt_images/<image>.ppm`` (``parts_lfw_funneled_gt_images.tgz``);
@@ -35,7 +36,7 @@ SPLITS_URL = "https://raw.githubusercontent.com/mickaelChen/ReDO/master/dataspli
 
 
 def face_mask(ppm) -> np.ndarray:
-    """Foreground = 1 - blue channel (the background class of the part labels), thresholded at half."""
+    """Foreground = 1 - blue channel (the part labels' background class), thresholded at half."""
     return (np.asarray(ppm.convert("RGB"))[..., 2] < 128).astype(np.uint8)
 
 
