@@ -28,11 +28,16 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
 from .config import Config
-from .data import DataError, ImageFolderData
+from .data import DataError, ImageFolderData, has_labelled_split
+from .files import append_line
 from .losses import hinge_d, hinge_g, mask_impurity, ramp, z_loss
 from .metrics import region_areas, score
 from .nets import build_nets, one_hot
 from .process import assemble, redraw_all, sample_z
+from .runfolder import open_run
+
+RESUME_KEYS = ("nets", "opts", "rng", "torch_rng", "step", "attempt", "restarts", "total_steps")
+RESUME_KEYS += ("elapsed", "best", "seed", "log_lines")
 
 
 class TrainingError(RuntimeError):
@@ -157,7 +162,7 @@ class Trainer:
         cfg: Config,
         data_dir,
         run_dir,
-        seed: int = 0,
+        seed: int | None = None,
         device: str | None = None,
         progress: bool = True,
         amp: bool = False,
@@ -185,24 +190,30 @@ class Trainer:
         self.memory_format = torch.channels_last
         self.train_data = ImageFolderData(data_dir, "train", cfg.size, cfg.regions)
         self.val_data = None
-        if (Path(data_dir) / "splits" / "val.txt").exists() and self.train_data.masks is not None:
+        if has_labelled_split(data_dir, "val"):  # scored on validation when it has masks
             self.val_data = ImageFolderData(
                 data_dir, "val", cfg.size, cfg.regions, need_masks=True, limit=cfg.eval_images
             )
-        self.run.mkdir(parents=True, exist_ok=True)
-        for stale in self.run.glob("*.tmp") if self.main else []:  # a write cut short by a crash
-            stale.unlink()
-        self.log_path = self.run / "metrics.jsonl"
-        self.attempt = self.restarts = self.step = self.total_steps = 0
-        self.elapsed, self.best = 0.0, -math.inf
-        self.resumed = (self.run / "last.pt").exists()
-        if self.resumed:
-            self._resume()
-        else:
-            if self.main:
-                cfg.save(self.run / "config.json")
-                self.log_path.write_text("")
-            self._fresh()
+        # the run folder: ours only (marker), locked, tied to this data and seed (runfolder.py)
+        self.folder = open_run(self.run, main=self.main)
+        with self.folder.released_on_error():
+            fingerprint = {"train": self.train_data.fingerprint()}
+            if self.val_data is not None:
+                fingerprint["val"] = self.val_data.fingerprint()
+            self.seed = (
+                self.folder.record_inputs(data_dir, fingerprint, seed) if self.main else seed or 0
+            )
+            self.log_path = self.run / "metrics.jsonl"
+            self.attempt = self.restarts = self.step = self.total_steps = 0
+            self.elapsed, self.best = 0.0, -math.inf
+            self.resumed = (self.run / "last.pt").exists()
+            if self.resumed:
+                self._resume()
+            else:
+                if self.main:
+                    cfg.save(self.run / "config.json")
+                    self.log_path.write_text("")
+                self._fresh()
 
     # --- building and restoring -----------------------------------------------------------------
     def _fresh(self):
@@ -248,7 +259,10 @@ class Trainer:
     def _resume(self):
         path = self.run / "last.pt"
         state = ckpt.load(path)
+        ckpt.require(state, RESUME_KEYS, path)
         ckpt.check_config(self.cfg, {"config": {}, **state}, path, hint="; use another --out")
+        if self.main and not (self.run / "config.json").exists():
+            self.cfg.save(self.run / "config.json")  # deleted: the checkpoint's settings restored
         self.attempt, self.seed = state["attempt"], state["seed"]
         self._fresh()
         ckpt.load_nets(self.nets, state["nets"], path)
@@ -283,8 +297,12 @@ class Trainer:
             "minutes": round(self.elapsed / 60, 3),
             **row,
         }
-        with open(self.log_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_line(self.log_path, json.dumps(row))
+
+    def close(self):
+        """Let other processes train this run folder (the lock is also dropped at exit)."""
+        if self.main:
+            self.folder.release()
 
     def save(self):
         if self.main:
@@ -413,9 +431,7 @@ class Trainer:
 
         if not self.main:  # rank 0 writes best.pt; it alone scores it
             return None
-        split_file = Path(data_dir) / "splits" / "test.txt"
-        stems = split_file.read_text(encoding="utf-8").split() if split_file.exists() else []
-        if not stems or not (Path(data_dir) / "masks" / f"{stems[0]}.png").exists():
+        if not has_labelled_split(data_dir, "test"):
             return None
         m = evaluate_run(self.run, data_dir, "test")  # best.pt, else last.pt
         self.log(kind="test", **m)

@@ -138,7 +138,7 @@ def test_split_and_stem_problems_are_named(tmp_path):
             16,
             2,
         )
-    with pytest.raises(DataError, match=r"images: no such folder"):
+    with pytest.raises(DataError, match=r"nowhere: no such folder"):
         ImageFolderData(tmp_path / "nowhere", "train", 16, 2)
     d = ImageFolderData(
         folder(tmp_path / "d", {"été.png": save(rgb())}, split="été\n"), "train", 16, 2
