@@ -159,7 +159,7 @@ class Config:
 RULES: dict[str, tuple] = {
     "preset": ("str", None, None),
     "size": ("pow2", 8, 1024),
-    "regions": ("int", 2, 8),  # scoring tries all n! region assignments
+    "regions": ("int", 2, 6),  # scoring tries all n! region assignments (720 at 6)
     "f_channels": ("int", 1, 4096),
     "f_downs": ("int", 0, 8),
     "f_res_blocks": ("int", 0, 64),

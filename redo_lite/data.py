@@ -19,7 +19,8 @@ the file named; hidden files (``.DS_Store``, ``.ipynb_checkpoints``) and files t
 by their extension are skipped with a note saying so. Stems are compared in Unicode NFC form.
 
 Documented conversions: the EXIF orientation of a photo (and of a mask) is applied first, so an
-image is read as it is displayed; grayscale, palette, CMYK, float and 16-bit images are converted to
+image is read as it is displayed; of an animated GIF or a multi-page TIFF the first frame is read
+(with a note); grayscale, palette, CMYK, float and 16-bit images are converted to
 8-bit RGB (16-bit values are scaled by 1/257, floats in [0, 1] by 255); RGBA, LA and PA are
 composited on white.
 """
@@ -35,7 +36,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .files import check_regular, read_text
+from .files import cause, check_regular, printable, read_text
 
 
 class DataError(ValueError):
@@ -75,7 +76,7 @@ def note(message: str) -> None:
     """Say once (per process) on stderr what was skipped or changed, so nothing is silent."""
     if message not in _noted:
         _noted.add(message)
-        print(f"note: {message}", file=sys.stderr)
+        print(printable(f"note: {message}"), file=sys.stderr)
 
 
 def nfc(text: str) -> str:
@@ -108,6 +109,8 @@ def open_image(path: Path, orient: bool = True) -> Image.Image:
         with Image.open(path) as im:
             im.load()
             turn = im.getexif().get(0x0112, 1) if orient else 1
+            if getattr(im, "n_frames", 1) > 1:
+                note(f"{path}: {im.n_frames} frames (animated or multi-page); the first is used")
             img = ImageOps.exif_transpose(im) if turn not in (1, None) else im.copy()
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
@@ -146,7 +149,11 @@ def list_images(folder: Path, what: str = "images", allow_empty: bool = False) -
     found: dict[str, Path] = {}
     hidden, other = [], []
     seen_dirs = set()
-    for top, dirs, files in os.walk(folder, followlinks=True):
+
+    def unreadable(e: OSError):
+        raise DataError(f"{e.filename}: cannot list this folder ({cause(e)})")
+
+    for top, dirs, files in os.walk(folder, onerror=unreadable, followlinks=True):
         real = os.path.realpath(top)
         if real in seen_dirs:  # a link back up the tree: walk it once
             dirs[:] = []
@@ -394,7 +401,7 @@ class ImageFolderData:
         import hashlib
 
         h = hashlib.blake2b(digest_size=16)
-        h.update("\n".join(self.stems).encode("utf-8"))
+        h.update("\n".join(self.stems).encode("utf-8", "surrogateescape"))
         h.update(self.images.numpy().tobytes())
         if self.masks is not None:
             h.update(self.masks.numpy().tobytes())

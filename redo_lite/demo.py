@@ -81,6 +81,9 @@ def run_demo(
     from .viz import redraw_grid
 
     out, data = Path(out), Path(data)
+    o, d = out.resolve(), data.resolve()
+    if o == d or d in o.parents or o in d.parents:
+        raise WriteError(f"{out}: --out and --data must be two separate folders (--data {data})")
     cfg = get_preset("c2mnist-cpu")
     ready = check_data(data, cfg.size)  # both folders checked before anything is written
     claim_out(out, write=False)

@@ -178,25 +178,39 @@ def make_folder(path: Path, what: str = "folder") -> Path:
 
 
 # --- the command lines' one-line errors -------------------------------------------------------
+PACKAGES = tuple(
+    str(Path(__file__).resolve().parents[1] / p) + os.sep for p in ("redo_lite", "data_prep")
+)
+
+
+def _raised_by_us(err: BaseException) -> bool:
+    """Whether the project's own code raised ``err`` (its message then names the file)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_code.co_filename.startswith(PACKAGES)
+
+
 def one_line(err: BaseException) -> str:
     """The text after ``error: `` for any failure: our own errors already name their file; an
     OSError is named by its file and cause; anything else is an unexpected failure."""
-    if isinstance(err, OSError) and not isinstance(err, WriteError):
-        name = err.filename
-        if name is not None:
-            msg = f"{name}: {cause(err)}"
-        else:
-            msg = str(err) if err.errno is None else cause(err)
-    elif type(err).__module__.startswith(("redo_lite", "data_prep")) or isinstance(
-        err, (ValueError, KeyError, FileNotFoundError)
-    ):
+    if isinstance(err, OSError) and not isinstance(err, WriteError) and err.filename is not None:
+        msg = f"{err.filename}: {cause(err)}"
+    elif isinstance(err, OSError) and not _raised_by_us(err) and err.errno is not None:
+        msg = f"{cause(err)}"
+    elif _raised_by_us(err) and isinstance(err, (ValueError, OSError, KeyError, RuntimeError)):
         msg = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
     else:
         msg = (
             f"unexpected {type(err).__name__}: {err} "
             "(run again with --debug for the traceback, and report it)"
         )
-    return " ".join(msg.split("\n")).strip() or type(err).__name__
+    return " ".join(msg.split()) or type(err).__name__
+
+
+def printable(text: str) -> str:
+    """A file name that is not valid UTF-8 (kept by Python as surrogates) printed with escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def run_cli(fn, argv: list[str] | None = None, interrupted: str = "interrupted; nothing more"):
@@ -215,17 +229,22 @@ def run_cli(fn, argv: list[str] | None = None, interrupted: str = "interrupted; 
         return fn()
     except SystemExit as e:  # SystemExit("error: ..."): one line, status 2 (not Python's 1)
         if isinstance(e.code, str):
-            text = " ".join(e.code.split())
+            text = printable(" ".join(e.code.split()))
             print(text if text.startswith("error:") else f"error: {text}", file=sys.stderr)
             raise SystemExit(2) from None
         raise
+    except BrokenPipeError:  # `... | head`: the reader left; say it once, quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print("error: the output was closed early (broken pipe)", file=sys.stderr)
+        raise SystemExit(2) from None
     except KeyboardInterrupt:
         _close_progress_bars()
         print(f"error: {interrupted} (Ctrl-C)", file=sys.stderr)
         raise SystemExit(130) from None
     except BaseException as e:  # one line, always
         _close_progress_bars()
-        print(f"error: {one_line(e)}", file=sys.stderr)
+        print(printable(f"error: {one_line(e)}"), file=sys.stderr)
         raise SystemExit(2) from None
 
 

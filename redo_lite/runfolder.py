@@ -79,6 +79,8 @@ def owned(run: Path) -> str:
         raise RunFolderError(f"{run}: cannot list this folder ({cause(e)})") from None
     if not entries:
         return "empty"
+    for name in OWNED & set(entries):  # ours by name: a FIFO there would hang the first read
+        check_regular(run / name, "file", RunFolderError)
     if MARKER in entries:
         read_marker(run)
         return "marked"
@@ -288,6 +290,17 @@ class RunFolder:
             return self.seed
         if self.state == "legacy":
             _note(f"{self.path}: a run made before runs recorded their data; recording it now")
+        last = self.path / "last.pt"
+        if last.exists():  # a run without a record: its seed is in its checkpoint
+            from .checkpoint import load
+
+            saved = load(last).get("seed")
+            if isinstance(saved, int) and seed is not None and seed != saved:
+                raise RunFolderError(
+                    f"{last}: this run was started with seed {saved}, not {seed}; resume it with "
+                    f"--seed {saved} (or without --seed), or choose another --out for a new run"
+                )
+            seed = saved if isinstance(saved, int) else seed
         self.seed = 0 if seed is None else seed
         marker["inputs"] = {"data": data, "fingerprint": fingerprint, "seed": self.seed}
         atomic_write_text(path, json.dumps(marker, indent=2) + "\n")
@@ -317,7 +330,7 @@ def open_run(run_dir, main: bool = True) -> RunFolder:
     lock = RunLock(run).acquire()
     try:
         state = owned(run) if state != "new" else state  # as it is now that we hold it
-        if state in ("new", "empty", "legacy"):
+        if state in ("new", "empty"):  # a run made before markers is marked once its inputs pass
             marker = {"made_by": MADE_BY, "format": 1, "created": time.strftime("%Y-%m-%d %H:%M")}
             atomic_write_text(run / MARKER, json.dumps(marker, indent=2) + "\n")
         for name in TEMPS:  # a write of ours cut short by a crash

@@ -263,6 +263,11 @@ class Trainer:
         ckpt.check_config(self.cfg, {"config": {}, **state}, path, hint="; use another --out")
         if self.main and not (self.run / "config.json").exists():
             self.cfg.save(self.run / "config.json")  # deleted: the checkpoint's settings restored
+        if self.main and state["seed"] != self.seed:  # a last.pt copied in from another run
+            raise ckpt.CheckpointError(
+                f"{path}: saved by a run with seed {state['seed']}, but this run folder records "
+                f"seed {self.seed} ({self.run / 'redo_run.json'}); use another --out"
+            )
         self.attempt, self.seed = state["attempt"], state["seed"]
         self._fresh()
         ckpt.load_nets(self.nets, state["nets"], path)

@@ -39,7 +39,7 @@ def files_under(root: Path) -> list:
 TRAIN_ARGS = [
     (["--size", "0"], "argument --size: expected a power of two from 8 to 1024"),
     (["--size", "33"], "got '33'"),
-    (["--regions", "1"], "argument --regions: expected a whole number from 2 to 8, got '1'"),
+    (["--regions", "1"], "argument --regions: expected a whole number from 2 to 6, got '1'"),
     (["--threads", "0"], "argument --threads: expected a whole number from 1 to 1024"),
     (["--threads", "-1"], "argument --threads"),
     (["--seed", str(10**30)], "argument --seed: expected a whole number from 0 to 4294967295"),

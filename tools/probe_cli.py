@@ -1054,7 +1054,7 @@ def cases() -> list[Case]:
         (["--size", "abc"], "--size"),
         (["--regions", "0"], "--regions"),
         (["--regions", "1"], "--regions"),
-        (["--regions", "9"], "--regions"),
+        (["--regions", "7"], "--regions"),
         (["--threads", "0"], "--threads"),
         (["--threads", "-1"], "--threads"),
         (["--seed", str(10**30)], "--seed"),
@@ -1443,7 +1443,270 @@ def cases() -> list[Case]:
             says=("train.txt",),
         )
     )
+    more_cases(add)
     return C
+
+
+def bytes_name(folder: str, raw: bytes, size=(8, 8), channels=3):
+    """An image whose file name is not valid UTF-8 (a Latin-1 name from an old disk)."""
+
+    def setup(S):
+        import numpy as np
+        from PIL import Image
+
+        d = S / folder
+        d.mkdir(parents=True, exist_ok=True)
+        path = os.fsencode(d) + b"/" + raw
+        shape = (*size, channels) if channels > 1 else size
+        Image.fromarray(np.zeros(shape, np.uint8)).save(os.fsdecode(path), format="PNG")
+
+    return setup
+
+
+def legacy(rel):
+    def setup(S):
+        (S / rel / "redo_run.json").unlink()
+
+    return setup
+
+
+def more_cases(add):
+    """Cases beyond the issue's list, of the same kinds."""
+    add(
+        Case(
+            "an image named in Latin-1 bytes",
+            "traceback",
+            rl("segment", "--run", RUN, "--images", "{S}/lat", "--out", "{S}/out"),
+            setup=bytes_name("lat", b"caf\xe9.png"),
+            expect="ok",
+            check=lambda S, o, e: None if len(list((S / "out").iterdir())) == 1 else "no label map",
+        )
+    )
+    add(
+        Case(
+            "training on Latin-1 named images",
+            "traceback",
+            rl("train", "--data", "{S}/hm", "--out", "{S}/new", *T2),
+            setup=both(
+                lambda S: hand_made(S / "hm", splits=False),
+                bytes_name("hm/images", b"\xe9t\xe9.png", (20, 20)),
+                bytes_name("hm/masks", b"\xe9t\xe9.png", (20, 20), channels=1),
+            ),
+            expect="ok",
+            check=exists("new/last.pt"),
+        )
+    )
+    add(
+        Case(
+            "a FIFO as run/metrics.jsonl",
+            "hang",
+            rl("train", "--data", DATA, "--out", RUN, *T),
+            setup=fifo("run/metrics.jsonl"),
+            says=("metrics.jsonl", "FIFO"),
+            timeout=60,
+        )
+    )
+    add(
+        Case(
+            "a FIFO as the run's lock",
+            "hang",
+            rl("train", "--data", DATA, "--out", RUN, *T),
+            setup=fifo("run/redo_run.lock"),
+            says=("redo_run.lock", "FIFO"),
+            timeout=60,
+        )
+    )
+    add(
+        Case(
+            "a FIFO as the data's info.json (demo)",
+            "hang",
+            rl("demo", "--data", "{S}/c", "--out", "{S}/demo"),
+            setup=fifo("c/info.json"),
+            says=("info.json", "FIFO"),
+            timeout=60,
+        )
+    )
+    add(
+        Case(
+            "a FIFO as build.json",
+            "hang",
+            dp(
+                "c2mnist",
+                "--out",
+                DATA,
+                "--size",
+                "16",
+                "--train",
+                "24",
+                "--val",
+                "8",
+                "--test",
+                "8",
+            ),
+            setup=fifo("data/build.json"),
+            says=("build.json", "FIFO"),
+            timeout=60,
+        )
+    )
+    add(
+        Case(
+            "an image that links to itself",
+            "hang",
+            rl("segment", "--run", RUN, "--images", PHOTOS, "--out", "{S}/out"),
+            setup=lambda S: os.symlink("loop.png", S / "photos" / "loop.png"),
+            says=("loop.png", "symbolic links"),
+            timeout=60,
+        )
+    )
+    add(
+        Case(
+            "a folder that links to its parent",
+            "hang",
+            rl("segment", "--run", RUN, "--images", PHOTOS, "--out", "{S}/out"),
+            setup=lambda S: os.symlink("..", S / "photos" / "up"),
+            expect="ok",
+            protect=("data", "run"),
+            timeout=60,
+            check=exists("out/a.png"),
+        )
+    )
+    add(
+        Case(
+            "train --out under a file",
+            "traceback",
+            rl("train", "--data", DATA, "--out", "{S}/f/run", *T),
+            setup=write("f", "x"),
+            says=("f/run",),
+        )
+    )
+    add(
+        Case(
+            "train --out = --data",
+            "lost",
+            rl("train", "--data", DATA, "--out", DATA, *T),
+            says=("not a redo_lite run folder",),
+        )
+    )
+    add(
+        Case(
+            "flowers --out = --from",
+            "lost",
+            dp("flowers", "--out", "{S}/src", "--from", "{S}/src", "--size", "16"),
+            setup=flowers_src,
+            says=("not a folder built by data_prep",),
+        )
+    )
+    add(
+        Case(
+            "demo --out = --data",
+            "lost",
+            rl("demo", "--data", "{S}/dd", "--out", "{S}/dd"),
+            says=("two separate folders",),
+        )
+    )
+    add(
+        Case(
+            "an animated GIF",
+            "silent",
+            rl("segment", "--run", RUN, "--images", "{S}/g", "--out", "{S}/out"),
+            setup=lambda S: (
+                (S / "g").mkdir()
+                or __import__("PIL.Image")
+                .Image.fromarray(rgb(8, 8))
+                .save(
+                    S / "g" / "a.gif",
+                    save_all=True,
+                    append_images=[__import__("PIL.Image").Image.fromarray(rgb(8, 8, 1))],
+                )
+            ),
+            expect="ok",
+            check=all_of(exists("out/a.png"), says_note("frames")),
+        )
+    )
+    add(
+        Case(
+            "a 16-bit mask",
+            "unclear",
+            rl("train", "--data", "{S}/hm", "--out", "{S}/new", *T2),
+            setup=lambda S: (
+                hand_made(S / "hm"),
+                save(__import__("numpy").zeros((20, 20), "uint16"), S / "hm" / "masks" / "s0.png"),
+            ),
+            says=("s0.png", "single-channel label map"),
+        )
+    )
+    add(
+        Case(
+            "a mask of another size",
+            "unclear",
+            rl("evaluate", "--run", RUN, "--data", "{S}/hm"),
+            setup=lambda S: (
+                hand_made(S / "hm"),
+                save(__import__("numpy").zeros((9, 9), "uint8"), S / "hm" / "masks" / "s5.png"),
+            ),
+            says=("s5.png", "mask is 9x9"),
+        )
+    )
+    add(
+        Case(
+            "a run made before markers, resumed",
+            "silent",
+            rl("train", "--data", DATA, "--out", RUN, "--steps", "3", *TINY),
+            setup=legacy("run"),
+            expect="ok",
+            check=all_of(scored, exists("run/redo_run.json"), says_note("before runs recorded")),
+        )
+    )
+    add(
+        Case(
+            "a run made before markers, resumed with another seed",
+            "silent",
+            rl("train", "--data", DATA, "--out", RUN, "--seed", "3", *T),
+            setup=legacy("run"),
+            says=("seed 0, not 3",),
+        )
+    )
+    add(
+        Case(
+            "a last.pt copied in from a run of another seed",
+            "silent",
+            rl("train", "--data", DATA, "--out", RUN, *T),
+            setup=lambda S: __import__("torch").save(
+                {**__import__("torch").load(S / "run" / "last.pt", weights_only=True), "seed": 9},
+                S / "run" / "last.pt",
+            ),
+            says=("seed 9",),
+        )
+    )
+    add(
+        Case(
+            "segment with --run a data folder",
+            "unclear",
+            rl("segment", "--run", DATA, "--images", PHOTOS, "--out", "{S}/out"),
+            says=("no config.json",),
+        )
+    )
+    add(
+        Case(
+            "evaluate --run a file",
+            "traceback",
+            rl("evaluate", "--run", "{S}/f", "--data", DATA),
+            setup=write("f", "x"),
+            says=("not a folder",),
+        )
+    )
+    add(
+        Case(
+            "a split file named Train.txt",
+            "unclear",
+            rl("train", "--data", "{S}/hm", "--out", "{S}/new", *T2),
+            setup=lambda S: (
+                hand_made(S / "hm"),
+                (S / "hm" / "splits" / "train.txt").rename(S / "hm" / "splits" / "Train.txt"),
+            ),
+            says=("train.txt: split file not found", "Train"),
+        )
+    )
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -1551,11 +1814,11 @@ def guarded(case: Case, template: Path, work: Path) -> tuple[str, str]:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-k", default="", help="only the cases whose name contains this")
+    ap.add_argument("-k", default="", help="only the cases whose name contains this (a|b: either)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args(argv)
-    todo = [c for c in cases() if a.k.lower() in c.name.lower()]
+    todo = [c for c in cases() if any(k in c.name.lower() for k in a.k.lower().split("|"))]
     if a.list:
         for c in todo:
             print(f"{c.guards:9} {c.expect:6} {c.name}")
