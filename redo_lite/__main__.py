@@ -129,6 +129,12 @@ def _cmd_train(a):
         else:
             cfg = cpu_defaults(a.size or 32, a.regions or 2)
         cfg = cfg.override(a.set or [])  # every value checked before anything is written
+        for flag, key in (("size", "size"), ("regions", "regions")):
+            if getattr(a, flag) and getattr(a, flag) != getattr(cfg, key):
+                raise SystemExit(
+                    f"error: --{flag} {getattr(a, flag)} and --set {key}={getattr(cfg, key)} "
+                    "disagree; give one of them"
+                )
     import torch
 
     if a.threads:

@@ -51,13 +51,14 @@ TRAIN_ARGS = [
     (["--preset", "nope"], "unknown preset 'nope'; known: c2mnist-cpu"),
     (["--device", "gpu"], "--device 'gpu': expected cpu, cuda, cuda:N or mps"),
     (["--device", "cuda:99"], "--device 'cuda:99'"),
-    (["--set", "batch=abc"], "batch: expected a whole number from 1 to 65536, got 'abc'"),
+    (["--set", "batch=abc"], "batch: expected a whole number from 1 to 1024, got 'abc'"),
     (["--set", "batch=0"], "batch: expected a whole number"),
     (["--set", "lr_f=-1"], "lr_f: expected a number above 0"),
     (["--set", "eval_every=0"], "eval_every: expected a whole number of at least 1"),
     (["--set", "restart_on=sometimes"], "restart_on: expected one of soft, hard"),
     (["--set", "dice=1"], "expected KEY=VALUE with KEY one of"),
     (["--preset", "c2mnist-cpu", "--size", "64"], "preset 'c2mnist-cpu' is 32px"),
+    (["--size", "16", "--set", "size=32"], "--size 16 and --set size=32 disagree"),
 ]
 
 

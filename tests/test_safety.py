@@ -263,7 +263,7 @@ def test_orphan_masks_are_noted(tmp_path, capsys):
 
 # --- settings -------------------------------------------------------------------------------------
 BAD_SETTINGS = [
-    ("batch=abc", r"batch: expected a whole number from 1 to 65536, got 'abc'"),
+    ("batch=abc", r"batch: expected a whole number from 1 to 1024, got 'abc'"),
     ("batch=0", r"batch: expected a whole number from 1"),
     ("batch=2.5", r"batch: expected a whole number"),
     ("batch=true", r"batch: expected a whole number"),
