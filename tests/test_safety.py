@@ -688,3 +688,20 @@ def test_demo_writes_only_into_its_own_folders(tmp_path):
 def test_stems_are_compared_in_nfc_form(tmp_path):
     img(tmp_path / "e\u0301t\u00e9.png")  # a file name in NFD (as macOS writes it)
     assert list(list_images(tmp_path)) == [unicodedata.normalize("NFC", "\u00e9t\u00e9")]
+
+
+def test_a_run_made_before_markers_keeps_its_own_seed(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    get_preset("shapes-cpu").save(run / "config.json")
+    torch.save({"seed": 2}, run / "last.pt")
+    fp = {"train": {"images": 4, "hash": "a" * 32}}
+    folder = runfolder.open_run(run)
+    assert folder.state == "legacy" and not (run / "redo_run.json").exists()
+    with pytest.raises(runfolder.RunFolderError, match=r"last.pt: this run was started with seed 2"):
+        folder.record_inputs(tmp_path / "d", fp, 5)
+    assert not (run / "redo_run.json").exists()  # refused: nothing written
+    assert folder.record_inputs(tmp_path / "d", fp, None) == 2
+    assert json.loads((run / "redo_run.json").read_text())["inputs"]["seed"] == 2
+    assert "before runs recorded" in capsys.readouterr().err
+    folder.release()
