@@ -18,43 +18,41 @@ import torch
 from redo_lite.config import get_preset
 from redo_lite.nets import build_nets
 from redo_lite.process import sample_z
-from redo_lite.train import make_optimizers, train_step
+from redo_lite.step import make_optimizers, train_step
+from redo_lite.train import Autocast
 
 
 def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> dict:
+    """Time ``train_step`` on the networks wrapped exactly as the Trainer wraps them."""
     torch.manual_seed(0)
     nets = {k: v.to(device, memory_format=torch.channels_last) for k, v in build_nets(cfg).items()}
     opts = make_optimizers(cfg, nets)
-    run = {k: torch.compile(v) for k, v in nets.items()} if compiled else nets
-    x = lambda: (torch.rand(cfg.batch, 3, cfg.size, cfg.size, device=device) * 2 - 1).contiguous(
-        memory_format=torch.channels_last
-    )
+    run = {k: Autocast(v, device.type) for k, v in nets.items()} if amp else nets
+    run = {k: torch.compile(v) for k, v in run.items()} if compiled else run
+
+    def batch():
+        x = torch.rand(cfg.batch, 3, cfg.size, cfg.size, device=device) * 2 - 1
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def one_step():
+        z = sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device)
+        train_step(run, opts, batch(), batch(), z, cfg.lambda_z)
+
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    t = time.perf_counter()
     for _ in range(warmup):
-        train_step(
-            run,
-            opts,
-            x(),
-            x(),
-            sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device),
-            cfg.lambda_z,
-            amp=amp,
-        )
+        one_step()
     sync()
+    first = time.perf_counter() - t  # includes compiling, when compiled
     t = time.perf_counter()
     for _ in range(steps):
-        train_step(
-            run,
-            opts,
-            x(),
-            x(),
-            sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device),
-            cfg.lambda_z,
-            amp=amp,
-        )
+        one_step()
     sync()
     sec = (time.perf_counter() - t) / steps
-    out = {"ms_per_step": round(1000 * sec, 1), "images_per_s": round(cfg.batch / sec, 1)}
+    out = {"ms_per_step": round(1000 * sec, 1), "images_per_s": round(cfg.batch / sec, 1),
+           "warmup_s": round(first, 1)}  # fmt: skip
     if device.type == "cuda":
         out["peak_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return out

@@ -141,7 +141,9 @@ def _cmd_train(a):
         torch.set_num_threads(a.threads)
     from .train import Trainer
 
-    trainer = Trainer(cfg, a.data, run, seed=a.seed, device=device, amp=a.amp, compile=a.compile)
+    trainer = Trainer(
+        cfg, a.data, run, seed=a.seed, device=device, amp=a.amp, compile=a.compile, tf32=a.tf32
+    )
     try:
         if trainer.resumed:
             print(
@@ -149,6 +151,8 @@ def _cmd_train(a):
                 file=sys.stderr,
             )
         out = trainer.fit(steps=a.steps, minutes=a.minutes)
+        if out.get("interrupted"):
+            raise SystemExit(130)  # fit said how to resume
         test = trainer.final_test(a.data)
         if test is not None:
             out["test"] = {k: test[k] for k in ("acc", "iou", "acc_split", "iou_split")}
@@ -229,6 +233,11 @@ def build_parser() -> Parser:
     )
     t.add_argument(
         "--amp", action="store_true", help="bfloat16 autocast for the forward passes (GPU)"
+    )
+    t.add_argument(
+        "--tf32",
+        action="store_true",
+        help="TF32 matmuls and convolutions on GPUs (faster; not the official fp32 run)",
     )
     t.add_argument("--compile", action="store_true", help="torch.compile the networks for the step")
     t.add_argument(

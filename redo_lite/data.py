@@ -270,17 +270,6 @@ def read_split(root: Path, split: str | None, images: dict[str, Path]) -> list[s
     return stems
 
 
-def has_labelled_split(root, split: str) -> bool:
-    """Whether ``root`` has a split file ``split`` whose first stem has a mask (so it can be
-    scored); stems with spaces, BOMs and case variants of extensions are read as everywhere."""
-    path = split_path(root, split)
-    if not path.is_file():
-        return False
-    stems = read_split_file(path)
-    masks = Path(root) / "masks"
-    return bool(stems) and masks.is_dir() and stems[0] in list_images(masks, "masks", True)
-
-
 def load_mask(path: Path, image: Image.Image | tuple[int, int], regions: int) -> Image.Image:
     """A label map checked against its image (size as displayed) and the number of regions."""
     if Path(path).suffix.lower() in LOSSY:
@@ -332,7 +321,14 @@ class ImageFolderData:
         regions: int = 2,
         need_masks: bool = False,
         limit: int | None = None,
+        masks: str = "all",
     ):
+        """``masks``: "all" (a split has a mask for every image or for none; one missing is an
+        error), "where present" (a split may mix images with and without masks: ``has_mask`` says
+        which, and evaluation scores only those — Flowers+LFW's train split), or "none" (images
+        only: training needs no masks)."""
+        if masks not in ("all", "where present", "none"):
+            raise ValueError(f"masks must be 'all', 'where present' or 'none', got {masks!r}")
         self.root = Path(root)
         if not self.root.is_dir():
             raise DataError(
@@ -349,7 +345,11 @@ class ImageFolderData:
         mask_dir = self.root / "masks"
         if mask_dir.exists() and not mask_dir.is_dir():
             raise DataError(f"{mask_dir}: is a file, not a folder of masks")
-        mask_files = list_images(mask_dir, "masks", allow_empty=True) if mask_dir.is_dir() else {}
+        mask_files = (
+            list_images(mask_dir, "masks", allow_empty=True)
+            if masks != "none" and mask_dir.is_dir()
+            else {}
+        )
         orphans = sorted(set(mask_files) - set(all_images))
         if orphans:
             note(
@@ -357,21 +357,20 @@ class ImageFolderData:
                 f"{mask_files[orphans[0]].name}"
             )
         have = [s in mask_files for s in self.stems]
-        with_masks = bool(have) and all(have)
-        if any(have) and not with_masks:  # some but not all: a missing file
+        if any(have) and not all(have) and masks == "all":  # some but not all: a missing file
             stem = self.stems[have.index(False)]
             raise DataError(
                 f"{mask_dir / (stem + '.png')}: mask missing for image {all_images[stem].name} "
                 f"({sum(have)} of the {len(have)} images of this split have one)"
             )
-        if need_masks and not with_masks:
-            where = f" split {split!r}" if split and has_splits else ""
+        if need_masks and not any(have):
+            where = f" of split {split!r}" if split and has_splits else ""
             raise DataError(
-                f"{mask_dir}: ground-truth masks are needed here but none of the {len(self.stems)} "
-                f"images of{where or ' this folder'} has one ({len(mask_files)} mask file(s) there)"
+                f"{mask_dir}: ground-truth masks are needed here but none of the "
+                f"{len(self.stems)} images{where} has one ({len(mask_files)} mask file(s) there)"
             )
-        imgs, masks = [], []
-        for stem in self.stems:
+        imgs, mask_arrays = [], []
+        for stem, with_mask in zip(self.stems, have, strict=True):
             path = all_images[stem]
             raw = open_image(path)
             try:
@@ -380,12 +379,14 @@ class ImageFolderData:
                 raise DataError(f"{path}: cannot convert mode {raw.mode} to RGB ({e})") from None
             img.info["exif_orientation"] = raw.info.get("exif_orientation", 1)
             imgs.append(np.asarray(resize_crop(img, size)))
-            if with_masks:
-                masks.append(
-                    np.asarray(resize_crop(load_mask(mask_files[stem], img, regions), size))
-                )
+            if with_mask:
+                mask = load_mask(mask_files[stem], img, regions)
+                mask_arrays.append(np.asarray(resize_crop(mask, size)))
+            elif any(have):  # "where present": a placeholder that has_mask marks as absent
+                mask_arrays.append(np.zeros((size, size), np.uint8))
         self.images = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
-        self.masks = torch.from_numpy(np.stack(masks)) if with_masks else None
+        self.masks = torch.from_numpy(np.stack(mask_arrays)) if any(have) else None
+        self.has_mask = torch.tensor(have) if any(have) and not all(have) else None
         self.size, self.regions = size, regions
 
     def __len__(self):

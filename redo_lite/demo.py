@@ -76,8 +76,8 @@ def run_demo(
 
     from .config import get_preset
     from .data import ImageFolderData
+    from .evaluation import evaluate
     from .run import load_run
-    from .train import evaluate
     from .viz import redraw_grid
 
     out, data = Path(out), Path(data)

@@ -246,6 +246,7 @@ class RunFolder:
 
     def __init__(self, path: Path, lock: RunLock | None, state: str):
         self.path, self.lock, self.state = Path(path), lock, state
+        self.main = lock is not None  # the process that writes (rank 0 of a multi-process run)
         self.seed: int | None = None
 
     def release(self) -> None:
@@ -269,6 +270,10 @@ class RunFolder:
         marker = read_marker(self.path) or {"made_by": MADE_BY, "format": 1}
         data = str(Path(data_dir).resolve())
         was = marker.get("inputs")
+        if not self.main:  # another process of a multi-process run: rank 0 checks and writes
+            recorded = was.get("seed") if isinstance(was, dict) else None
+            self.seed = seed if seed is not None else (recorded if recorded is not None else 0)
+            return self.seed
         if isinstance(was, dict):
             if was.get("fingerprint") != fingerprint:
                 raise RunFolderError(
