@@ -506,13 +506,17 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         for k in ("step", "restarts", "total_steps", "elapsed", "best"):
             setattr(self, k, state[k])
-        if self.main:  # drop the log rows written after that checkpoint
+        if self.main:  # drop the log rows written after that checkpoint, but a final test score
             rows = (
                 self.log_path.read_text().splitlines(keepends=True)
                 if self.log_path.exists()
                 else []
             )
-            ckpt.atomic_write_text(self.log_path, "".join(rows[: state["log_lines"]]))
+            kept = rows[: state["log_lines"]] + [
+                r for r in rows[state["log_lines"] :] if _is_test_row(r)
+            ]  # (a test row is written after training ended: never part of a step cut short)
+            if kept != rows:
+                ckpt.atomic_write_text(self.log_path, "".join(kept))
 
     def _fingerprint(self) -> dict:
         """The data this run trains and selects on, for the run folder's record."""
@@ -523,6 +527,13 @@ class Trainer:
 
     def _log_lines(self) -> int:
         return len(self.log_path.read_text().splitlines()) if self.log_path.exists() else 0
+
+
+def _is_test_row(line: str) -> bool:
+    try:
+        return json.loads(line).get("kind") == "test"
+    except (ValueError, AttributeError):
+        return False
 
 
 # what a resume reads from last.pt (a file without them is named, not a KeyError)

@@ -705,3 +705,22 @@ def test_a_run_made_before_markers_keeps_its_own_seed(tmp_path, capsys):
     assert json.loads((run / "redo_run.json").read_text())["inputs"]["seed"] == 2
     assert "before runs recorded" in capsys.readouterr().err
     folder.release()
+
+
+def test_a_finished_run_run_again_keeps_its_log(tiny_c2mnist, tmp_path):
+    """Run again after its final test: nothing trained, no row added, the test row kept."""
+    from conftest import tiny_config
+
+    from redo_lite.train import Trainer
+
+    cfg = tiny_config(eval_every=2)
+    t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
+    t.fit(steps=2)
+    t.final_test(tiny_c2mnist)
+    t.close()
+    log = (tmp_path / "run" / "metrics.jsonl").read_text()
+    assert '"kind": "test"' in log.splitlines()[-1]
+    again = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
+    assert again.fit(steps=2).get("finished")
+    again.close()
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == log

@@ -153,7 +153,7 @@ class Case:
     guards: str  # what failure it guards against: lost, silent, hang, traceback, unclear
     argv: list  # {S}: the sandbox; "rl" / "dp.X": python -m redo_lite / python -m data_prep.X
     setup: object = None  # f(S) -> optional cleanup f()
-    expect: str = "refuse"  # or "ok"
+    expect: str = "refuse"  # or "ok", or "interrupt" (Ctrl-C: exit 130, resumable)
     says: tuple = ()  # substrings of the error line ({S} allowed)
     protect: tuple = (".",)  # paths (under S) that must not change; "." = everything
     check: object = None  # f(S, stdout, stderr) -> problem or None, for "ok"
@@ -1470,8 +1470,52 @@ def legacy(rel):
     return setup
 
 
+def log_rows(rel, n):
+    """True once the run's log has n rows: the command is training."""
+
+    def ready(S):
+        p = S / rel
+        return p.is_file() and len(p.read_text().splitlines()) >= n
+
+    return ready
+
+
+def resumes(S, out, err):
+    """After the interrupt: one line says how to resume, and the same command resumes."""
+    if "to resume" not in err:
+        return f"no line saying how to resume: {err[-300:]!r}"
+    r = subprocess.run(
+        command(rl("train", "--data", DATA, "--out", "{S}/new", "--steps", "12", *TINY), S),
+        cwd=S, env=env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if r.returncode or "resuming" not in r.stderr:
+        return f"the resume failed: exit {r.returncode}, {r.stderr[-300:]!r}"
+    return None
+
+
 def more_cases(add):
     """Cases beyond the issue's list, of the same kinds."""
+    add(
+        Case(
+            "Ctrl-C while training, then the same command again",
+            "traceback",
+            rl("train", "--data", DATA, "--out", "{S}/new", "--steps", "10000", *TINY),
+            interrupt=log_rows("new/metrics.jsonl", 3),
+            expect="interrupt",
+            check=resumes,
+            timeout=300,
+        )
+    )
+    add(
+        Case(
+            "a finished run, run again",
+            "silent",
+            rl("train", "--data", DATA, "--out", RUN, *T),
+            expect="ok",
+            protect=("data", "run"),
+            check=says_note("already trained"),
+        )
+    )
     add(
         Case(
             "an image named in Latin-1 bytes",
@@ -1770,6 +1814,13 @@ def run_case(case: Case, template: Path, work: Path) -> tuple[str, str]:
                 want = want.replace("{S}", str(S))
                 if errors and want not in errors[-1]:
                     problems.append(f"error line lacks {want!r}")
+        elif case.expect == "interrupt":  # Ctrl-C: exit 130, and (check) a resume that works
+            if r.returncode != 130:
+                problems.append(f"exit {r.returncode}, expected 130")
+            if case.check and not problems:
+                problem = case.check(S, r.stdout, r.stderr)
+                if problem:
+                    problems.append(problem)
         else:
             if r.returncode != 0:
                 problems.append(f"exit {r.returncode}, expected 0: {lines[-1:]}")
