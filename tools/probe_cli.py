@@ -365,7 +365,6 @@ def nfd(text):
 DATA, RUN, PHOTOS = "{S}/data", "{S}/run", "{S}/photos"
 T = ["--steps", "2", *TINY]
 T2 = ["--steps", "2", *TINY2]
-TRAIN_NEW = ["train", "--data", DATA, "--out", "{S}/new", *T]
 
 
 def cases() -> list[Case]:
