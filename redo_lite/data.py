@@ -227,14 +227,16 @@ def read_split_file(path: Path) -> list[str]:
 
 
 def check_split_overlap(root: Path) -> None:
-    """Refuse split files that share stems (a validation or test image seen in training, or
-    scored twice), naming both files and an example."""
+    """Refuse train, val and test split files that share stems (a validation or test image seen
+    in training, or scored twice), naming both files and an example. Other split files (a
+    ``trainval.txt``, say) may overlap on purpose."""
     folder = Path(root) / "splits"
     if not folder.is_dir():
         return
     splits = {}
-    for p in sorted(folder.glob("*.txt")):
-        splits[p.name] = set(read_split_file(p))
+    for name in ("train.txt", "val.txt", "test.txt"):
+        if (folder / name).exists() or (folder / name).is_symlink():
+            splits[name] = set(read_split_file(folder / name))
     names = sorted(splits)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
@@ -362,6 +364,13 @@ class ImageFolderData:
             raise DataError(
                 f"{mask_dir / (stem + '.png')}: mask missing for image {all_images[stem].name} "
                 f"({sum(have)} of the {len(have)} images of this split have one)"
+            )
+        if any(have) and not all(have) and masks == "where present":
+            stem = self.stems[have.index(False)]
+            note(
+                f"{mask_dir}: {len(have) - sum(have)} of the {len(have)} images of "
+                f"{'split ' + repr(split) if split and has_splits else 'this folder'} have no mask "
+                f"(e.g. {all_images[stem].name}); they are not scored"
             )
         if need_masks and not any(have):
             where = f" of split {split!r}" if split and has_splits else ""

@@ -337,7 +337,9 @@ class Trainer:
 
         if not self.main:  # rank 0 writes best.pt; it alone scores it
             return None
-        test = _labelled_split(Path(data_dir), "test", self.cfg)
+        read = getattr(self, "_test", None)
+        same = read is not None and read[0] == Path(data_dir).resolve()
+        test = read[1] if same else _labelled_split(Path(data_dir), "test", self.cfg)
         if test is None:
             return None
         m = evaluate_run(self.run, data_dir, "test", device=self.device, data=test)
@@ -439,6 +441,8 @@ class Trainer:
         cfg = self.cfg
         train = ImageFolderData(root, "train", cfg.size, cfg.regions, masks="none")
         val = _labelled_split(root, "val", cfg, limit=cfg.eval_images)
+        # the test split is read now as well: a bad file in it stops the run before it trains
+        self._test = (root.resolve(), _labelled_split(root, "test", cfg)) if self.main else None
         return train, val
 
     # ============================================================================================

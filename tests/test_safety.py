@@ -724,3 +724,33 @@ def test_a_finished_run_run_again_keeps_its_log(tiny_c2mnist, tmp_path):
     assert again.fit(steps=2).get("finished")
     again.close()
     assert (tmp_path / "run" / "metrics.jsonl").read_text() == log
+
+
+def test_a_split_scored_where_masks_are_present_says_what_it_leaves_out(tmp_path, capsys):
+    data_folder(tmp_path, splits={"train": "a\n", "val": "b\nc\n", "test": "d\n"})
+    (tmp_path / "masks" / "c.png").unlink()
+    d = ImageFolderData(tmp_path, "val", 8, 2, masks="where present")
+    assert d.has_mask.tolist() == [True, False]
+    assert "1 of the 2 images of split 'val' have no mask (e.g. c.png); they are not scored" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_trainval_list_may_overlap_train_and_val(tmp_path):
+    data_folder(
+        tmp_path, splits={"train": "a\n", "val": "b\n", "test": "c\n", "trainval": "a\nb\n"}
+    )
+    assert ImageFolderData(tmp_path, "trainval", 8, 2).stems == ["a", "b"]
+
+
+def test_a_bad_test_file_stops_training_before_it_starts(tmp_path):
+    from conftest import tiny_config
+
+    from redo_lite.train import Trainer
+
+    data_folder(tmp_path / "d", stems=[f"s{i}" for i in range(6)],
+                splits={"train": "s0\ns1\ns2\ns3\n", "val": "s4\n", "test": "s5\n"})  # fmt: skip
+    Image.fromarray(np.full((20, 20), 7, np.uint8), "L").save(tmp_path / "d" / "masks" / "s5.png")
+    with pytest.raises(DataError, match=r"s5.png: label 7 found but regions = 2"):
+        Trainer(tiny_config(regions=2), tmp_path / "d", tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()

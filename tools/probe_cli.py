@@ -794,8 +794,8 @@ def cases() -> list[Case]:
             rl("train", "--data", "{S}/hm", "--out", "{S}/new", *T2),
             setup=lambda S: (
                 hand_made(S / "hm", h=16, w=24),
-                exif_photo(S / "hm" / "images" / "s0.jpg"),
-                (S / "hm" / "images" / "s0.png").unlink(),
+                exif_photo(S / "hm" / "images" / "s5.jpg"),
+                (S / "hm" / "images" / "s5.png").unlink(),
             ),
             says=("EXIF orientation",),
         )
@@ -928,11 +928,18 @@ def cases() -> list[Case]:
     )
     add(
         Case(
-            "masks for half the images",
+            "a validation image without its mask",
             "silent",
             rl("train", "--data", "{S}/hm", "--out", "{S}/new", *T2),
-            setup=lambda S: (hand_made(S / "hm"), (S / "hm" / "masks" / "s1.png").unlink()),
-            says=("s1", "mask missing"),
+            setup=lambda S: (
+                hand_made(S / "hm", n=8),
+                (S / "hm" / "splits" / "train.txt").write_text("s0\ns1\ns2\ns3\n"),
+                (S / "hm" / "splits" / "val.txt").write_text("s4\ns5\n"),
+                (S / "hm" / "splits" / "test.txt").write_text("s6\ns7\n"),
+                (S / "hm" / "masks" / "s5.png").unlink(),
+            ),
+            expect="ok",
+            check=all_of(scored, says_note("not scored")),
         )
     )
     add(
@@ -1673,9 +1680,9 @@ def more_cases(add):
             rl("train", "--data", "{S}/hm", "--out", "{S}/new", *T2),
             setup=lambda S: (
                 hand_made(S / "hm"),
-                save(__import__("numpy").zeros((20, 20), "uint16"), S / "hm" / "masks" / "s0.png"),
+                save(__import__("numpy").zeros((20, 20), "uint16"), S / "hm" / "masks" / "s4.png"),
             ),
-            says=("s0.png", "single-channel label map"),
+            says=("s4.png", "single-channel label map"),
         )
     )
     add(
