@@ -1,10 +1,13 @@
 """Step time and images/s of one ReDO training step (generator step + discriminator step) for a
-preset, on whatever device is present, in fp32 and bf16 autocast, eager and torch.compile'd.
+preset, on whatever device is present: fp32, TF32 (GPU), bf16 autocast, eager and compiled, each
+mode as the Trainer runs it (``--amp``, ``--tf32``, ``--compile``).
 
-    python benchmarks/step_time.py [--preset flowers-paper] [--steps 20] [--warmup 3] [--modes fp32 amp compile amp+compile]
+    python benchmarks/step_time.py [--preset flowers-paper] [--batch 25] [--steps 20] [--warmup 3]
+                                   [--modes fp32 tf32 amp compile amp+compile]
 
-Random images stand in for data (the step's cost does not depend on them). On a CPU the 128 px
-paper preset takes minutes a step; use --preset c2mnist-cpu there.
+Random images stand in for data (the step's cost does not depend on them). The compiled modes'
+``warmup_s`` includes compiling. On a CPU the 128 px paper preset takes minutes a step at batch
+25: use ``--batch 4`` or ``--preset c2mnist-cpu`` there.
 """
 
 from __future__ import annotations
@@ -51,8 +54,11 @@ def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> 
         one_step()
     sync()
     sec = (time.perf_counter() - t) / steps
-    out = {"ms_per_step": round(1000 * sec, 1), "images_per_s": round(cfg.batch / sec, 1),
-           "warmup_s": round(first, 1)}  # fmt: skip
+    out = {
+        "ms_per_step": round(1000 * sec, 1),
+        "images_per_s": round(cfg.batch / sec, 1),
+        "warmup_s": round(first, 1),
+    }
     if device.type == "cuda":
         out["peak_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return out
@@ -61,27 +67,32 @@ def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", default="flowers-paper")
+    ap.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int)
-    ap.add_argument("--modes", nargs="+", default=["fp32", "amp", "compile", "amp+compile"])
+    ap.add_argument("--modes", nargs="+", default=["fp32", "tf32", "amp", "compile", "amp+compile"])
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    name = (
-        torch.cuda.get_device_name()
-        if device.type == "cuda"
-        else f"cpu ({torch.get_num_threads()} threads)"
-    )
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        name = torch.cuda.get_device_name()
+        torch.backends.cudnn.benchmark = True  # as the Trainer
+    else:
+        name = f"cpu ({torch.get_num_threads()} threads)"
     cfg = get_preset(a.preset)
+    if a.batch:
+        cfg.batch = a.batch
     print(
-        f"{a.preset}: {cfg.size}px, batch {cfg.batch}, {cfg.regions} regions on {name}, torch {torch.__version__}"
+        f"{a.preset}: {cfg.size}px, batch {cfg.batch}, {cfg.regions} regions on {name}, "
+        f"torch {torch.__version__}"
     )
     for mode in a.modes:
+        if "tf32" in mode and device.type != "cuda":
+            continue  # TF32 exists on GPUs only
+        if device.type == "cuda":  # fp32 means fp32, as the Trainer without --tf32
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = "tf32" in mode
         r = measure(
             cfg,
             device,
@@ -90,7 +101,7 @@ def main(argv=None):
             steps=a.steps,
             warmup=a.warmup,
         )
-        print(json.dumps({"mode": mode, **r}))
+        print(json.dumps({"mode": mode, **r}), flush=True)
 
 
 if __name__ == "__main__":

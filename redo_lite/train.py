@@ -179,7 +179,7 @@ class Trainer:
                 "again with the same run folder to resume",
                 file=sys.stderr,
             )
-        return self.summary(interrupted=interrupted())
+        return self.summary(**({"interrupted": True} if interrupted() else {}))
 
     # ============================================================================================
     # One level down: what each line of the loop does

@@ -17,9 +17,11 @@ from .checks import (
 )
 from .exercises import EXERCISES
 from .notebook import (
+    benchmark_note,
     ensure_c2mnist,
     env,
     live_plot,
+    pick_run,
     plot_history,
     read_log,
     redraw_with,
@@ -33,6 +35,7 @@ __all__ = [
     "EXERCISES",
     "Exercise",
     "Mistake",
+    "benchmark_note",
     "check",
     "check_exercise",
     "check_module",
@@ -42,6 +45,7 @@ __all__ = [
     "env",
     "live_plot",
     "pair_outputs",
+    "pick_run",
     "plot_history",
     "read_log",
     "redraw_with",

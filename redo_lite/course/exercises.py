@@ -958,3 +958,19 @@ register(
         ),
     )
 )
+
+
+# Exercises added with a notebook can live in their own module, ``redo_lite/course/ex_<name>.py``,
+# which imports ``register`` (and the helpers above) from here; every such module is loaded here,
+# so that EXERCISES holds them all.
+def _load_notebook_modules() -> None:
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.name.startswith("ex_"):
+            importlib.import_module(f"{__package__}.{info.name}")
+
+
+_load_notebook_modules()

@@ -208,3 +208,72 @@ def live_plot(trainer):
     clear_output(wait=True)
     display(fig)
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which model to show: the learner's own run, or the one that ships with the course
+# ---------------------------------------------------------------------------------------------
+SHIPPED = "checkpoints/c2mnist-cpu"
+
+
+def pick_run(run=None, shipped: str = SHIPPED) -> tuple[str, str]:
+    """(run folder, one-line message): ``run`` when it holds a trained model (``best.pt``, the
+    networks selected on validation, else ``last.pt``), otherwise the shipped model. The message
+    says which one and why; the notebooks print it above every picture of "your" model."""
+    from pathlib import Path
+
+    from ..checkpoint import load
+
+    if run is None:
+        return str(shipped), f"the shipped model, {shipped} (no run of yours was asked for)"
+    run = Path(run)
+    best, last = run / "best.pt", run / "last.pt"
+    if best.exists():
+        state = load(best)
+        where = f"step {state.get('step', '?')} of attempt {state.get('attempt', '?')}"
+        return str(run), f"your model, {best} (the networks selected on validation, {where})"
+    if last.exists():
+        return str(run), f"your model, {last} (no best.pt: no validation score recorded yet)"
+    return str(shipped), (
+        f"the shipped model, {shipped} ({run} holds no trained model: train it in notebook 08)"
+    )
+
+
+def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) -> str:
+    """What the benchmark recorded for ``seed`` (the command, then every IoU, accuracy, restart
+    count and time it holds for that seed), or a line saying that none is recorded. Numbers are
+    read from the file; nothing is assumed about it beyond JSON."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return f"no benchmark recorded yet ({path} does not exist)"
+    try:
+        top = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return f"no benchmark recorded yet ({path} is unreadable: {type(e).__name__})"
+    if not isinstance(top, dict):
+        return f"no benchmark recorded yet ({path} holds no JSON object)"
+    lists = [top[k] for k in ("seeds", "runs", "results") if isinstance(top.get(k), list)]
+    entries = lists[0] if lists else []
+    mine = [e for e in entries if isinstance(e, dict) and e.get("seed") == seed]
+    lines = [f"benchmark {path}" + (f": {top['command']}" if "command" in top else "")]
+    if entries and not mine:
+        seeds = [e.get("seed") for e in entries if isinstance(e, dict)]
+        lines.append(f"  seed {seed} is not among the seeds recorded ({seeds})")
+    source = mine[0] if mine else {k: v for k, v in top.items() if k not in ("seeds", "runs")}
+    keys = ("iou", "acc", "restart", "minutes", "steps")
+
+    def walk(d, prefix=""):
+        for k, v in d.items():
+            name = f"{prefix}{k}"
+            if isinstance(v, dict):
+                yield from walk(v, name + " / ")
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                if any(w in str(k).lower() for w in keys):
+                    yield f"  {name}: {v:.3f}" if isinstance(v, float) else f"  {name}: {v}"
+
+    found = list(walk(source))[:16]
+    lines += found or ["  (no IoU, accuracy, restart or time figure found in it)"]
+    return "\n".join(lines)
