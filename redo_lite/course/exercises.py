@@ -551,8 +551,17 @@ register(
 # ---------------------------------------------------------------------------------------------
 # 07 · conditional instance norm
 # ---------------------------------------------------------------------------------------------
-def _cin_forward(self, x, z, plus_one=False, norm=True, swap=False, batch=False):
-    h = F_.batch_norm(x, None, None, training=True) if batch else self.norm(x) if norm else x
+def _cin_forward(
+    self, x, z, plus_one=False, norm=True, swap=False, batch=False, unbiased=False, layer=False
+):
+    if batch:
+        h = F_.batch_norm(x, None, None, training=True)
+    elif unbiased or layer:
+        dims = (1, 2, 3) if layer else (2, 3)
+        mean, var = x.mean(dims, keepdim=True), x.var(dims, keepdim=True, unbiased=unbiased)
+        h = (x - mean) / torch.sqrt(var + 1e-5)
+    else:
+        h = self.norm(x) if norm else x
     gamma, beta = (self.beta(z), self.gamma(z)) if swap else (self.gamma(z), self.beta(z))
     return h * (1 + gamma if plus_one else gamma) + beta
 
@@ -586,6 +595,16 @@ register(
                 "batch statistics: instance norm normalises each image's channels on their own, "
                 "so a region's style does not depend on the other images in the batch",
                 _variant(nets.CondInstanceNorm, _cin_forward, batch=True),
+            ),
+            Mistake(
+                "the variance with Bessel's correction (torch's default, unbiased=True): "
+                "instance norm divides by the H*W pixels themselves",
+                _variant(nets.CondInstanceNorm, _cin_forward, unbiased=True),
+            ),
+            Mistake(
+                "the statistics were taken over the channels too (that is layer norm): instance "
+                "norm gives each channel of each image its own mean and spread",
+                _variant(nets.CondInstanceNorm, _cin_forward, layer=True),
             ),
         ),
     )
@@ -679,7 +698,7 @@ def step_harness(step_fn):
 
 
 def train_step_variant(
-    d_in_part1=False, recompute=True, no_grad=True, z_in_backward=True, swap_d=False
+    d_in_part1=False, recompute=True, no_grad=True, z_in_backward=True, swap_d=False, clear_d=True
 ):
     """The training step with one thing changed (the default is the reference's step)."""
     from ..process import assemble, redraw_all
@@ -696,7 +715,8 @@ def train_step_variant(
         (loss_g + loss_zz if z_in_backward else loss_g).backward()
         for k in "FGDZ" if d_in_part1 else "FGZ":
             opts[k].step()
-        opts["D"].zero_grad(set_to_none=True)
+        if clear_d:
+            opts["D"].zero_grad(set_to_none=True)
         if recompute:
             with torch.set_grad_enabled(not no_grad):
                 masks = F(x_gen)
@@ -756,6 +776,12 @@ register(
                 "hinge_d's arguments are swapped: it takes (scores of real images, scores of "
                 "redrawn ones)",
                 train_step_variant(swap_d=True),
+            ),
+            Mistake(
+                "D's gradients from part 1 were not cleared before its own backward: the "
+                "gradient of the generators' loss with respect to D's weights (which points "
+                "the wrong way for D) was added to L_D's",
+                train_step_variant(clear_d=False),
             ),
         ),
     )
