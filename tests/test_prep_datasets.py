@@ -124,8 +124,11 @@ def test_flowers_bad_sources_are_named(tmp_path):
     (src / "setid.mat").write_text("not a mat file")
     with pytest.raises(ValueError, match=r"setid.mat: not a Flowers setid.mat"):
         flowers.build(tmp_path / "out_c", src, size=16)
-    with pytest.raises(FileNotFoundError, match=r"102flowers.tgz: not found"):
+    with pytest.raises(FileNotFoundError, match=r"empty_source_folder: no such folder \(--from\)"):
         flowers.build(tmp_path / "out_d", tmp_path / "empty_source_folder", size=16)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"empty/jpg: not found.*102flowers.tgz"):
+        flowers.build(tmp_path / "out_e", tmp_path / "empty", size=16)
 
 
 def make_lfw(src: Path):
@@ -196,16 +199,17 @@ def test_flowers_lfw_is_the_union_of_both(tmp_path):
     f = tmp_path / "f"
     flowers.build(f, make_flowers(tmp_path / "fs"), size=16)
     l_src = make_lfw(tmp_path / "ls")
-    lf = tmp_path / "l"
-    lfw.build(lf, l_src, l_src / "datasplits", size=16)
-    info = flowers_lfw.build(tmp_path / "out", f, lf, size=16)
+    lfw_out = tmp_path / "l"
+    lfw.build(lfw_out, l_src, l_src / "datasplits", size=16)
+    info = flowers_lfw.build(tmp_path / "out", f, lfw_out, size=16)
     assert info["counts"] == {"train": 5, "val": 3, "test": 3}
     test = ImageFolderData(tmp_path / "out", "test", 16, 2, need_masks=True)
     assert sorted(test.stems) == ["flowers_image_00001", "flowers_image_00002", "lfw_Cy_C_0001"]
 
 
-# Every odd or broken image kind of tests/test_bad_input.py, planted in each upstream layout:
-# the documented conversions go through, the broken files stop the script with the file named.
+# Every odd or broken image kind of tests/test_bad_input.py, planted in each script's upstream
+# layout: the documented conversions go through, the broken files stop the script with the file
+# named.
 from test_bad_input import REFUSED  # noqa: E402
 
 
