@@ -98,10 +98,8 @@ class Trainer:
         tf32: bool = False,
     ):
         self.cfg, self.run, self.seed, self.step_fn = cfg, Path(run_dir), seed, step_fn
-        self.world, self.rank = (
-            int(os.environ.get("WORLD_SIZE", "1")),
-            int(os.environ.get("RANK", "0")),
-        )
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's processes
+        self.rank = int(os.environ.get("RANK", "0"))
         self.main = self.rank == 0  # rank 0 alone writes files
         self.device = self._init_device(device, tf32)
         self.progress, self.amp, self.compile = progress and self.main, amp, compile
@@ -133,34 +131,25 @@ class Trainer:
         (restarts and earlier sessions of this run counted in). ``callback(trainer)`` runs after
         every evaluation (the notebooks' live plots). Ctrl-C stops at the end of the current step
         and saves ``last.pt``: run again to resume."""
-        steps = self.cfg.steps if steps is None else steps
+        cfg = self.cfg
+        steps = cfg.steps if steps is None else steps
         budget = math.inf if minutes is None else 60 * minutes
-        if (
-            self.step >= steps or self.elapsed >= budget
-        ):  # a finished run: nothing to do, log nothing
-            return self._finished(steps, budget)
-        bar = tqdm(
-            total=steps,
-            initial=self.step,
-            disable=not self.progress,
-            desc=f"train {self.run.name}",
-            dynamic_ncols=True,
-        )
+        if self.step >= steps or self.elapsed >= budget:
+            return self._finished(steps, budget)  # a finished run: nothing to do, log nothing
+        bar = self._progress_bar(steps)
         self._clock = time.perf_counter()
         with _deferred_interrupt() as interrupted:
             while not interrupted():
                 # 1. two independent batches of real images, and fresh noise for every region
                 x_gen, x_real, z = self.draw()
                 # 2. the ReDO step: F, the G_k and δ, then D (redo_lite/step.py, or yours)
-                losses = self.step_fn(
-                    self.step_nets, self.opts, x_gen, x_real, z, self.cfg.lambda_z
-                )
+                losses = self.step_fn(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z)
                 # 3. count the step; the averaged F follows the live one; NaN stops the run
                 self.after_step(losses, bar)
                 done = self.step >= steps or self.elapsed >= budget
-                if self.step % self.cfg.log_every == 0:
+                if self.step % cfg.log_every == 0:
                     self.log_losses(bar)  # 4. the mean losses since the last row
-                if self.step % self.cfg.eval_every == 0 or done:
+                if self.step % cfg.eval_every == 0 or done:
                     scores = self.validate()  # 5. validation IoU (or, unlabelled, region areas)
                     self.keep_best(scores)  # 6. best.pt: the best F on validation so far
                     if self.collapsed(scores):  # 7. a region lost early: rebuild, start again
@@ -349,6 +338,10 @@ class Trainer:
     # ============================================================================================
     # Helpers: time, logs, batches, several processes
     # ============================================================================================
+    def _progress_bar(self, steps: int):
+        return tqdm(total=steps, initial=self.step, disable=not self.progress,
+                    desc=f"train {self.run.name}", dynamic_ncols=True)  # fmt: skip
+
     def _tick(self) -> None:
         now = time.perf_counter()
         self.elapsed += now - self._clock
