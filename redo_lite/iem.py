@@ -1,6 +1,6 @@
 r"""IEM: segmentation by Inpainting Error Maximisation, learning-free, next to ReDO.
 
-Savarese, Kim, Haas, Tokmakov, Shakhnarovich, Maire, "Information-Theoretic Segmentation by
+Savarese, Kim, Maire, Shakhnarovich, McAllester, "Information-Theoretic Segmentation by
 Inpainting Error Maximization", CVPR 2021, https://arxiv.org/abs/2012.07287.
 
 ReDO calls a region an object when it can be *redrawn* on its own and the image still looks real.

@@ -58,7 +58,7 @@ def test_c2mnist_benchmark_reports_runs_already_trained(tiny_c2mnist, tmp_path, 
     out = capsys.readouterr().out
     assert "== seed 3" in out and re.search(r"test \(best val model: step [24], live F\): acc", out)
     assert (
-        len([l for l in out.splitlines() if l.strip().startswith("0.")]) >= 2
+        len([line for line in out.splitlines() if line.strip().startswith("0.")]) >= 2
     )  # eval rows at steps 2, 4
     assert "reaching test IoU >= 2.0 within 30 min: 0 of 1" in out
     floor = re.search(

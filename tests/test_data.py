@@ -11,7 +11,10 @@ def test_c2mnist_is_deterministic_from_its_seed(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out, seed in ((a, 3), (b, 3), (c, 4)):
         build(out, size=16, seed=seed, n_train=5, n_val=2, n_test=2)
-    img = lambda d: np.asarray(Image.open(d / "images" / "train_00003.png"))
+
+    def img(d):
+        return np.asarray(Image.open(d / "images" / "train_00003.png"))
+
     assert np.array_equal(img(a), img(b))
     assert not np.array_equal(img(a), img(c))
     assert (a / "splits" / "test.txt").read_text().split() == ["test_00000", "test_00001"]
@@ -20,7 +23,7 @@ def test_c2mnist_is_deterministic_from_its_seed(tmp_path):
 def test_c2mnist_follows_the_paper(tiny_c2mnist):
     d = ImageFolderData(tiny_c2mnist, "train", 16, 3, need_masks=True)
     x = d.images.float() / 255
-    for img, lab in zip(x, d.masks):
+    for img, lab in zip(x, d.masks, strict=True):
         assert set(lab.unique().tolist()) <= {0, 1, 2}
         bg, even, odd = (img[:, lab == k] for k in range(3))
         assert bg.shape[1] > 0
@@ -55,7 +58,10 @@ def test_small_digits_keep_their_strokes_connected():
     from data_prep.c2mnist import digit_mask
 
     digits = mnist_data()[0].reshape(-1, 28, 28).astype(np.uint8)[:300]
-    pieces = lambda **kw: np.mean([ndimage.label(digit_mask(d, 14, **kw))[1] for d in digits])
+
+    def pieces(**kw):
+        return np.mean([ndimage.label(digit_mask(d, 14, **kw))[1] for d in digits])
+
     assert pieces() < 1.1  # MNIST's own binarised digits: 1.07
     assert pieces(min_cover=None) > 1.5
     big = digit_mask(digits[0], 56)  # official: NEAREST, 2x2 blocks
