@@ -2,6 +2,7 @@
 typical mistakes; the messages name the output, the place, the dtype and the shape that differ."""
 
 import ast
+import itertools
 import json
 from pathlib import Path
 
@@ -142,6 +143,66 @@ def test_an_open_exercise_stops_with_check_todo(capsys):
     with pytest.raises(TypeError):
         check("blank", blank_used, lambda x: x, lambda: torch.ones(2))
     assert printed(capsys).startswith("CHECK TODO: blank — a `...` blank is still in your code")
+
+
+def test_the_stop_of_an_open_exercise_reads_as_expected_in_a_notebook(capsys):
+    """IPython shows ``_render_traceback_`` in place of the traceback: the learner's line and
+    why the notebook stops, not three frames inside the check."""
+
+    def stub():
+        raise NotImplementedError("exercise: fill in the ... blanks below, then delete this line")
+
+    with pytest.raises(NotImplementedError) as info:
+        check("stub", stub, lambda: 0)
+    shown = "\n".join(info.value._render_traceback_())
+    assert "This stop is expected: stub is not finished" in shown
+    assert "raised in stub" in shown and 'raise NotImplementedError("exercise' in shown
+    assert "checks.py" not in shown
+    assert info.value.__traceback__ is not None  # plain Python still gets the whole traceback
+
+
+def test_nan_is_reported_as_nan(capsys):
+    expected = torch.ones(2, 3)
+    got = expected.clone()
+    got[1, 2] = float("nan")
+    got[0, 0] = 3.0
+    assert not check("nan", lambda: got, lambda: expected)
+    out = printed(capsys)
+    assert "1 of them NaN where a number is expected (the first at [1, 2], expected 1)" in out
+    assert "largest |expected - got| = 2 at [0, 0]" in out and "inf" not in out
+    assert not check("nan1", lambda: torch.tensor(float("nan")), lambda: torch.tensor(0.5))
+    assert "expected 0.5, got NaN" in printed(capsys)
+
+
+def test_a_raised_error_is_matched_to_the_mistake_that_raises_it(capsys):
+    def ref(a, b):
+        return a + b
+
+    def wrong_axis(a, b):
+        return a + b.T  # (2, 3) + (3, 2) does not broadcast
+
+    mistakes = [Mistake("b transposed", wrong_axis), Mistake("never printed", ref)]
+    ins = (lambda: torch.ones(2, 3), lambda: torch.ones(2, 3))
+    with pytest.raises(RuntimeError):
+        check("add", wrong_axis, ref, *ins, mistakes=mistakes)
+    out = printed(capsys)
+    assert out.startswith("CHECK FAIL: add — your code raised RuntimeError")
+    assert "likely cause: b transposed" in out and "never printed" not in out
+
+
+WRONG_ORDERS = [
+    o
+    for o in itertools.permutations(("background", "even", "odd"))
+    if o[0] != "background" or o[1] != "even"
+]
+
+
+@pytest.mark.parametrize("order", WRONG_ORDERS, ids="-".join)
+def test_every_wrong_colour_draw_order_is_diagnosed(order, capsys):
+    from redo_lite.course.exercises import _colours_in_order
+
+    assert not check_exercise("random_colours", lambda rng: _colours_in_order(rng, order))
+    assert "likely cause: the colours were drawn in another order" in printed(capsys)
 
 
 def test_old_check_cells_get_the_registry_diagnoses(capsys):

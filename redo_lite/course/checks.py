@@ -117,17 +117,33 @@ def _values(e, g, atol: float, rtol: float) -> str | None:
     bad = int((~close).sum())
     if bad == 0:
         return None
-    diff = torch.where(close, torch.zeros_like(te), (te - tg).abs().nan_to_num(float("inf")))
-    flat = int(diff.flatten().argmax())
-    where = [int(i) for i in np.unravel_index(flat, tuple(te.shape))] if te.dim() else None
-    at = f" at {where}" if where is not None else ""
-    e_v, g_v = te.flatten()[flat], tg.flatten()[flat]
+    nan = tg.isnan() & ~te.isnan()  # NaN where a number is expected: said as such, not as inf
     if te.numel() == 1:
-        return f"expected {_num(e_v)}, got {_num(g_v)} (difference {_num(diff.max())})"
-    return (
-        f"{bad} of {te.numel()} elements differ; largest |expected - got| = {_num(diff.max())}"
-        f"{at} (expected {_num(e_v)}, got {_num(g_v)})"
-    )
+        e_v, g_v = te.flatten()[0], tg.flatten()[0]
+        if nan.any():
+            return f"expected {_num(e_v)}, got NaN"
+        return f"expected {_num(e_v)}, got {_num(g_v)} (difference {_num((te - tg).abs())})"
+    parts = [f"{bad} of {te.numel()} elements differ"]
+    if nan.any():
+        first = int(nan.flatten().int().argmax())
+        parts.append(
+            f"{int(nan.sum())} of them NaN where a number is expected (the first at "
+            f"{_index(first, te.shape)}, expected {_num(te.flatten()[first])})"
+        )
+    rest = ~close & ~nan
+    if rest.any():
+        diff = torch.where(rest, (te - tg).abs().nan_to_num(float("inf")), torch.zeros_like(te))
+        flat = int(diff.flatten().argmax())
+        e_v, g_v = te.flatten()[flat], tg.flatten()[flat]
+        parts.append(
+            f"largest |expected - got| = {_num(diff.max())} at {_index(flat, te.shape)} "
+            f"(expected {_num(e_v)}, got {_num(g_v)})"
+        )
+    return "; ".join(parts)
+
+
+def _index(flat: int, shape) -> list[int]:
+    return [int(i) for i in np.unravel_index(flat, tuple(shape))]
 
 
 def compare_one(expected, got, atol: float = 1e-5, rtol: float = 1e-5) -> str | None:
@@ -250,8 +266,11 @@ def image_like(x) -> str | None:
 
 def diff_figure(title: str, expected, got, max_items: int = 4):
     """A matplotlib figure: one row per image (up to ``max_items``), three columns: expected, yours,
-    and their absolute difference. Colours are on one scale for expected and yours."""
+    and their absolute difference. Colours are on one scale for expected and yours; label maps
+    are drawn in the course's label colours (``redo_lite.viz.colorize``), with a legend."""
     import matplotlib.pyplot as plt
+
+    from ..viz import PALETTE, colorize
 
     kind = image_like(expected)
     e, g = _as_tensor(expected).detach().cpu(), _as_tensor(got).detach().cpu()
@@ -279,8 +298,8 @@ def diff_figure(title: str, expected, got, max_items: int = 4):
             if c == 2:
                 im = ax.imshow(d[r].numpy(), cmap="magma", interpolation="nearest")
                 fig.colorbar(im, ax=ax, fraction=0.046)
-            elif kind == "labels":
-                ax.imshow(img.numpy(), cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
+            elif kind == "labels":  # the course's label colours (redo_lite.viz), as everywhere
+                ax.imshow(colorize(img[None])[0].permute(1, 2, 0).numpy(), interpolation="nearest")
             elif kind == "gray":
                 ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             else:
@@ -290,9 +309,15 @@ def diff_figure(title: str, expected, got, max_items: int = 4):
     if kind == "labels":
         from matplotlib.patches import Patch
 
-        cmap = plt.get_cmap("tab10")
         fig.legend(
-            handles=[Patch(color=cmap(k), label=f"label {k}") for k in range(vmax + 1)],
+            handles=[
+                Patch(
+                    facecolor=PALETTE[k % len(PALETTE)].tolist(),
+                    edgecolor="#333333",
+                    label=f"label {k}",
+                )
+                for k in range(vmax + 1)
+            ],
             loc="lower center",
             ncol=vmax + 1,
             fontsize=8,
@@ -360,6 +385,7 @@ def check(
         got = _run(yours, inputs_fn, seed)
     except NotImplementedError as e:
         print(f"CHECK TODO: {name} — not implemented yet ({e})")
+        _stop_quietly(e, name)
         raise  # stop here: later cells use this exercise
     except ParametersDiffer as e:
         print(f"CHECK FAIL: {name} — your module's parameters do not match redo_lite's:\n  {e}")
@@ -368,8 +394,15 @@ def check(
         if _blank_error(e):
             why = f"{type(e).__name__}: {e}"
             print(f"CHECK TODO: {name} — a `...` blank is still in your code ({why})")
+            _stop_quietly(e, name)
         else:
-            print(f"CHECK FAIL: {name} — your code raised {type(e).__name__}: {e}")
+            lines = [f"CHECK FAIL: {name} — your code raised {type(e).__name__}: {e}"]
+            lines += [
+                f"  likely cause: {m.diagnosis}"
+                for m in mistakes
+                if _mistake_raises_alike(m, e, inputs_fn, seed)
+            ]
+            print("\n".join(lines))
         raise
     expected = _run(reference, inputs_fn, seed)
 
@@ -416,6 +449,44 @@ def check(
             if image_like(e) and "elements differ" in why:
                 diff_figure(f"{name}: {n} — expected vs yours", e, g)
                 plt.show()
+    return False
+
+
+def _stop_quietly(e: BaseException, name: str) -> None:
+    """Make the stop of an open exercise read as what it is, not as a crash. IPython shows what an
+    exception's ``_render_traceback_`` returns in place of its traceback: here the error, the line
+    of the learner's code that raised it, and why the notebook stops. Outside IPython (plain
+    Python, pytest) the exception and its traceback are unchanged."""
+    import linecache
+
+    where, tb = None, e.__traceback__
+    while tb is not None:  # the innermost frame that is not this module's nor a library's
+        file = tb.tb_frame.f_code.co_filename
+        if file != __file__ and not any(s in file for s in ("site-packages", "dist-packages")):
+            where = tb
+        tb = tb.tb_next
+    lines = [f"{type(e).__name__}: {e}"]
+    if where is not None:
+        code, line = where.tb_frame.f_code, where.tb_lineno
+        text = linecache.getline(code.co_filename, line).strip()
+        lines.append(f"  raised in {code.co_name}, line {line}: {text}")
+    lines.append(
+        f"This stop is expected: {name} is not finished, and its check halts the notebook here so "
+        'that "Run all" goes no further. Fill the blanks, delete the raise line, then run the '
+        "exercise's cell and this one again."
+    )
+    e._render_traceback_ = lambda: lines
+
+
+def _mistake_raises_alike(m: Mistake, e: Exception, inputs_fn, seed) -> bool:
+    """The mistake's implementation raises the same error as the learner's code (the same type
+    and message): a wrong axis that does not broadcast, say."""
+    if m.fn is None:
+        return False
+    try:
+        _run(m.fn, inputs_fn, seed)
+    except Exception as w:
+        return type(w) is type(e) and str(w) == str(e)
     return False
 
 

@@ -75,14 +75,39 @@ def _random_colours(rng):
     return random_colours(rng)
 
 
+_COLOUR_DRAWS = {  # kind: (low, high, tied channel, the channel it takes its value from)
+    "background": (0.33, 0.66, 0, 1),
+    "even": (0.0, 0.33, 1, 2),
+    "odd": (0.66, 1.0, 0, 2),
+}
+
+
+def _colours_in_order(rng, order):
+    drawn = {}
+    for kind in order:
+        low, high, tied, source = _COLOUR_DRAWS[kind]
+        drawn[kind] = rng.uniform(low, high, 3)
+        drawn[kind][tied] = drawn[kind][source]
+    return drawn["background"], drawn["even"], drawn["odd"]
+
+
 def _colours_odd_first(rng):
-    bg = rng.uniform(0.33, 0.66, 3)
-    bg[0] = bg[1]
-    odd = rng.uniform(0.66, 1.0, 3)
-    odd[0] = odd[2]
-    even = rng.uniform(0.0, 0.33, 3)
-    even[1] = even[2]
-    return bg, even, odd
+    return _colours_in_order(rng, ("odd", "background", "even"))
+
+
+def _drawn_in_another_order(got, expected) -> bool:
+    """The three colours equal the data set's rule drawn in one of the five other orders."""
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        return False
+    for order in itertools.permutations(_COLOUR_DRAWS):
+        if order == tuple(_COLOUR_DRAWS):
+            continue
+        wrong = _colours_in_order(np.random.default_rng(0), order)  # the check's input
+        if all(
+            np.allclose(np.asarray(g, float), w, atol=1e-6) for g, w in zip(got, wrong, strict=True)
+        ):
+            return True
+    return False
 
 
 def _colours_copied_back(rng):
@@ -130,7 +155,8 @@ register(
                 "the colours were drawn in another order: the generator hands out its numbers in "
                 "sequence, so background, even, odd must be drawn in that order to match the "
                 "data set",
-                _colours_odd_first,
+                test=_drawn_in_another_order,
+                example=_colours_odd_first,
             ),
             Mistake(
                 "a channel was copied the wrong way round: `R := G` overwrites red with green "
