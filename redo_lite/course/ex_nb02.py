@@ -36,6 +36,19 @@ def _no_guard(image, masks):
     return (masks[:, :, None] * image[:, None]).sum((3, 4)) / masks.sum((2, 3))[..., None]
 
 
+def _mean_then_area(got, expected) -> bool:
+    """A mean over the pixels, then divided by the area: H*W times too small."""
+    if not (isinstance(got, torch.Tensor) and got.shape == expected.shape):
+        return False
+    pixels = 16 * 16  # the check's images
+    return torch.allclose(got.nan_to_num(0.0) * pixels, expected, atol=1e-4)
+
+
+def _mean_divided_by_area(image, masks):
+    weighted = (masks[:, :, None] * image[:, None]).mean((3, 4))
+    return weighted / masks.sum((2, 3))[..., None].clamp(min=1e-6)
+
+
 def _unweighted(image, masks):
     hard = (masks == masks.max(1, keepdim=True).values).float()
     return region_colours(image, hard)
@@ -58,6 +71,13 @@ register(
                 "divided by the number of pixels of the whole image: a mean over region k "
                 "divides by the region's own area, the sum of its mask",
                 _mean_over_image,
+            ),
+            Mistake(
+                "a mean over the pixels was then divided by the area: the mean already divides "
+                "by the image's H*W pixels, so the weighted colours are to be summed over the "
+                "pixels, then divided by the region's area",
+                test=_mean_then_area,
+                example=_mean_divided_by_area,
             ),
             Mistake(
                 "an empty region gave 0/0 = NaN: guard the division (a region with no pixel "

@@ -183,10 +183,12 @@ register(
 # 02 · compose and assemble
 # ---------------------------------------------------------------------------------------------
 def _compose_case():
+    """n = 4 regions, so that no region axis has the size of the colour axis (3): an
+    expression that sums or broadcasts over the wrong one cannot come out with the right shape."""
     g = _gen(4)
-    masks = soft_masks(g)
-    layers = (torch.rand(2, 3, 3, 1, 1, generator=g) * 2 - 1) + 0.2 * torch.randn(
-        2, 3, 3, 16, 16, generator=g
+    masks = soft_masks(g, n=4)
+    layers = (torch.rand(2, 4, 3, 1, 1, generator=g) * 2 - 1) + 0.2 * torch.randn(
+        2, 4, 3, 16, 16, generator=g
     )
     return masks, layers
 
@@ -200,10 +202,15 @@ register(
         outputs=("image",),
         mistakes=(
             Mistake(
-                "each mask multiplied one colour channel instead of its own region's layer: the "
-                "new axis of the masks must line up with the colour axis of the layers (with "
-                "n = 3 regions and 3 colours, the wrong axis still broadcasts silently)",
+                "the masks' new axis is in the wrong place: each mask must multiply its own "
+                "region's layer, so masks B,n,H,W become B,n,1,H,W to line up with the layers "
+                "B,n,3,H,W (with as many regions as colours the wrong axis broadcasts silently)",
                 lambda m, v: (m[:, None] * v).sum(1),
+            ),
+            Mistake(
+                "summed over the colour channels (axis 2): the regions are axis 1 of the masked "
+                "layers B,n,3,H,W",
+                lambda m, v: (m[:, :, None] * v).sum(2),
             ),
             Mistake(
                 "the regions were averaged instead of summed: the masks already weigh each "
@@ -249,8 +256,8 @@ register(
 # 03 · redraw_region and redraw_all
 # ---------------------------------------------------------------------------------------------
 _TWICE = (
-    "the mask is applied twice: G_k's output is already multiplied by its mask "
-    "(tanh(.) * M_k), so the drawn pixels go in as they are"
+    "the mask is applied twice: G_k's output is already multiplied by its mask, so the "
+    "drawn pixels go in as they are"
 )
 _INSIDE = (
     "the input was kept inside the region instead of outside it: the redrawn image keeps "
@@ -327,6 +334,16 @@ register(
                 lambda r, f: F_.relu(1 + r).mean() + F_.relu(1 - f).mean(),
             ),
             Mistake(
+                "the redrawn images' term has the wrong sign: D must push their scores below "
+                "-1, so their hinge is max(0, 1 + D(redrawn)), a mirror of the real images' one",
+                lambda r, f: F_.relu(1 - r).mean() + F_.relu(1 - f).mean(),
+            ),
+            Mistake(
+                "the two terms were averaged: Eq. 4 adds the two expectations (halving the loss "
+                "halves D's gradients)",
+                lambda r, f: (F_.relu(1 - r).mean() + F_.relu(1 + f).mean()) / 2,
+            ),
+            Mistake(
                 "no hinge: without max(0, .) a score that is already past the margin keeps "
                 "being pushed (that is the Wasserstein loss, not the hinge)",
                 lambda r, f: (1 - r).mean() + (1 + f).mean(),
@@ -372,6 +389,25 @@ def _power(W, iters=50, normalise=True):
     return u, v
 
 
+def _power_iteration(W, iters=50):
+    """The reference: the notebook's recipe, u from (1, ..., 1)/sqrt(rows), v first."""
+    u, v = _power(W, iters)
+    return u @ (W @ v)
+
+
+POWER_STEPS = (1, 3, 50)
+
+
+def _at_steps(fn):
+    """The estimate after 1, 3 and 50 steps: a few steps test the recipe itself (start, order),
+    50 steps that it converges to sigma."""
+    return lambda W: tuple(fn(W, t) for t in POWER_STEPS)
+
+
+def _last(got):
+    return got[-1] if isinstance(got, tuple) and got else got
+
+
 def _power_squared(W, iters=50):
     _, v = _power(W, iters)
     return v @ W.T @ W @ v
@@ -383,14 +419,15 @@ def _power_unnormalised(W, iters=50):
 
 
 def _is_sigma_squared(got, expected) -> bool:
-    sq = float(expected) ** 2
+    got, sq = _last(got), float(_last(expected)) ** 2
     return _is_tensor(got) and got.numel() == 1 and abs(float(got) - sq) < 1e-2 * sq
 
 
 def _is_far_off(got, expected) -> bool:
+    got = _last(got)
     if not _is_tensor(got) or got.numel() != 1:
         return False
-    v, e = abs(float(got)), float(expected)
+    v, e = abs(float(got)), float(_last(expected))
     return not np.isfinite(v) or v > 10 * e or v < e / 10
 
 
@@ -399,15 +436,36 @@ def _power_one_step(W, iters=50):
     return u @ W @ v
 
 
+def _power_from_v(W, iters=50):
+    v = torch.ones(W.shape[1]) / W.shape[1] ** 0.5
+    for _ in range(iters):
+        u = W @ v
+        u = u / u.norm()
+        v = W.T @ u
+        v = v / v.norm()
+    return u @ (W @ v)
+
+
+def _right_in_the_end_only(got, expected) -> bool:
+    """Converges to sigma, but the first steps differ: another start or another order."""
+    if not (isinstance(got, tuple) and len(got) == len(POWER_STEPS)):
+        return False
+    if not all(_is_tensor(g) and g.numel() == 1 for g in got):
+        return False
+    close = [abs(float(g) - float(e)) < 1e-3 for g, e in zip(got, expected, strict=True)]
+    return close[-1] and not all(close[:-1])
+
+
 register(
     Exercise(
         name="power_iteration",
         notebook="04_hinge_and_discriminator",
-        reference=lambda W, iters=50: torch.linalg.matrix_norm(W, ord=2),
+        reference=_power_iteration,
         inputs=(lambda: torch.randn(20, 30, generator=_gen(0)),),
-        outputs=("sigma",),
+        outputs=tuple(f"sigma after {t} step{'s' * (t > 1)}" for t in POWER_STEPS),
         atol=1e-3,
         rtol=1e-4,
+        wrap=_at_steps,
         mistakes=(
             Mistake(
                 "that is the Frobenius norm (all singular values together, sqrt of the sum of "
@@ -432,8 +490,15 @@ register(
                 _power_one_step,
             ),
             Mistake(
+                "right after 50 steps but not after 1 or 3: the estimate converges from any "
+                "start, but the recipe starts from u = (1, ..., 1)/sqrt(rows) and computes v "
+                "from u first, then u from v",
+                test=_right_in_the_end_only,
+                example=_power_from_v,
+            ),
+            Mistake(
                 "a vector came back: sigma is the number u^T W v",
-                test=lambda got, exp: _is_tensor(got, 1),
+                test=lambda got, exp: _is_tensor(_last(got), 1),
                 example=lambda W, iters=50: W @ (W.T @ torch.ones(W.shape[0])),
             ),
         ),
