@@ -47,6 +47,19 @@ def generative_process(path):
         fontsize=9,
         style="italic",
     )
+    # what the course's code does differently from the picture of the equation
+    box(
+        ax,
+        14.4,
+        5.35,
+        3.0,
+        1.15,
+        "in the code, $G_k$ returns\n$M^k \\odot V^k$ (mask folded in),\nso this step is a plain sum",
+        "note",
+        fontsize=9,
+        linestyle="--",
+    )
+    arrow(ax, (13.6, 4.75), (13.35, 4.2))
     box(ax, 15.0, 3.6, 1.5, 1.1, "new image\n$G_F(I, z)$", "data", fontsize=10)
     arrow(ax, (13.85, 3.6), (14.25, 3.6))
     legend(
