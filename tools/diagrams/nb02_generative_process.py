@@ -54,7 +54,8 @@ def generative_process(path):
         5.35,
         3.0,
         1.15,
-        "in the code, $G_k$ returns\n$M^k \\odot V^k$ (mask folded in),\nso this step is a plain sum",
+        "in the code, $G_k$ returns\n$M^k \\odot V^k$ (mask folded in),\n"
+        "so this step is a plain sum",
         "note",
         fontsize=9,
         linestyle="--",
