@@ -26,15 +26,18 @@ def power_iteration(path):
         offset=(0, -0.95),
     )
     ax.text(
-        4.0,
-        2.9,
-        "repeat: u and v turn towards the top singular vectors",
+        3.6,
+        2.35,
+        "repeat: u and v turn towards\nthe top singular vectors",
         ha="center",
         fontsize=9.5,
         style="italic",
     )
     box(ax, 4.0, 1.2, 3.0, 0.8, "$\\sigma(W) \\approx u^\\top W v$", SIGMA, fontsize=11)
-    arrow(ax, (4.0, 3.75), (4.0, 1.65))
+    # the estimate, once the steps are done: down from v, clear of the labels
+    ax.plot([6.6, 6.6], [3.95, 1.2], color="#333333", lw=1.2)
+    arrow(ax, (6.6, 1.2), (5.55, 1.2))
+    ax.text(6.75, 2.5, "after the\nlast step", ha="left", va="center", fontsize=9, style="italic")
     # right: the layer
     ax.text(
         12.5,
@@ -50,7 +53,7 @@ def power_iteration(path):
     arrow(ax, (10.7, 4.4), (11.4, 4.4))
     arrow(ax, (13.6, 4.4), (14.3, 4.4))
     arrow(ax, (12.9, 4.85), (12.1, 4.85), rad=1.6)
-    ax.text(12.5, 5.5, "u from the last call", ha="center", fontsize=9, style="italic")
+    ax.text(13.1, 5.4, "u from the last call", ha="left", fontsize=9, style="italic")
     box(ax, 12.5, 2.5, 2.6, 0.9, "convolution of D\n(its weight matrix: σ = 1)", "D", fontsize=9)
     arrow(ax, (15.2, 3.95), (13.8, 2.7))
     ax.text(
