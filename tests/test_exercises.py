@@ -277,6 +277,13 @@ def test_a_failed_image_shows_expected_yours_and_the_difference():
     labels = torch.tensor([[0, 1, 2, 2]] * 4)
     fig = diff_figure("flower_mask: mask", labels, labels.flip(1))
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["label 0", "label 1", "label 2"]
+    # the course's label colours (background black, ...), in the picture and in the legend
+    from redo_lite.viz import PALETTE
+
+    shown = torch.tensor(np.asarray(fig.axes[0].get_images()[0].get_array()), dtype=torch.float32)
+    assert torch.allclose(shown[0], PALETTE[labels[0]], atol=1e-6)
+    patch = fig.legends[0].get_patches()[0].get_facecolor()[:3]
+    assert np.allclose(patch, PALETTE[0].numpy(), atol=1e-6)
     plt.close(fig)
 
 
