@@ -124,8 +124,9 @@ def repo_root():
 
 
 def ensure_c2mnist(path: str = "data/c2mnist32", size: int = 32):
-    """Build colored-2-MNIST at ``path`` unless it is already there (half a minute to two minutes). A copy built by
-    the first release (broken digit strokes, no ``digit_min_cover`` in its info.json) is rebuilt."""
+    """Build colored-2-MNIST at ``path`` unless it is already there (half a minute to two minutes).
+    A copy built by the first release (broken digit strokes, no ``digit_min_cover`` in its
+    info.json) is rebuilt."""
     import json
     from pathlib import Path
 
