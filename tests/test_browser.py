@@ -161,7 +161,24 @@ def test_sliders_redraw_the_image_in_jupyterlab(lab):
         page.wait_for_function(
             "(el) => el.complete && el.naturalWidth > 0", arg=img.element_handle(), timeout=30_000
         )
-        sweep = page.locator(".jp-OutputArea-output img").filter(has_not=page.locator("xx")).nth(-2)
+        # "Run all" goes on past the widget's cell: wait until every cell has run, so that no
+        # output appears after the "before" screenshots are taken
+        page.wait_for_function(
+            "() => { const el = document.querySelector('.jp-Notebook-ExecutionIndicator');"
+            " const idle = el && /Idle/i.test(el.getAttribute('title') || el.textContent || '');"
+            " const busy = [...document.querySelectorAll('.jp-InputPrompt')]"
+            ".some(p => p.textContent.includes('*'));"
+            " return idle && !busy; }",
+            timeout=600_000,
+        )
+        # the z sweep: the output image of the code cell just above the widget's cell
+        sweep = (
+            widget.locator("xpath=ancestor::div[contains(@class,'jp-CodeCell')][1]")
+            .locator("xpath=preceding-sibling::div[contains(@class,'jp-CodeCell')][1]")
+            .locator(".jp-OutputArea-output img")
+            .first
+        )
+        sweep.wait_for(state="visible", timeout=30_000)
         before_img, before_sweep = img.screenshot(), sweep.screenshot()
         src0 = img.get_attribute("src")
 

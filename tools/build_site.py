@@ -102,8 +102,9 @@ def api_page(module: str) -> str:
 def stage_pages(src: Path, docs: list[str] | None, api: list[str] | None) -> dict:
     (src / "docs").mkdir(parents=True)
     (src / "api").mkdir()
-    (src / "notebooks").mkdir()
     shutil.copytree(ROOT / "site" / "figures", src / "figures")
+    # the diagrams the notebooks show (../notebooks/figures/*.svg from solutions/ and notebooks/)
+    shutil.copytree(ROOT / "notebooks" / "figures", src / "notebooks" / "figures")
     for path in sorted((ROOT / "docs").iterdir()):
         if path.is_dir():
             shutil.copytree(path, src / "docs" / path.name)
