@@ -49,3 +49,32 @@ def tiny_c2mnist(tmp_path_factory):
     out = tmp_path_factory.mktemp("c2mnist16")
     build(out, size=16, seed=0, n_train=24, n_val=8, n_test=8)
     return out
+
+
+@pytest.fixture(scope="session")
+def course_data():
+    """The repository's data/c2mnist32, which the notebooks build when it is missing: built here
+    once, under a lock, so that notebooks executed side by side (``pytest -n``, the default)
+    never build it at the same time."""
+    from filelock import FileLock
+
+    from redo_lite.course import ensure_c2mnist
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    data.mkdir(exist_ok=True)
+    with FileLock(data / ".c2mnist32.lock"):
+        ensure_c2mnist(str(data / "c2mnist32"))
+    return data / "c2mnist32"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that write one shared folder of the repository run on one worker, one after the
+    other (``--dist loadgroup``): notebooks 05 and 11 build data/shapes32, notebook 10 builds
+    data/flowers-standin."""
+    groups = {"05_": "data-shapes32", "11_": "data-shapes32", "10_": "data-flowers-standin"}
+    for item in items:
+        nb = item.callspec.params.get("path") if hasattr(item, "callspec") else None
+        for prefix, group in groups.items():
+            if nb is not None and Path(nb).name.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.usefixtures("course_data"),
     pytest.mark.skipif(
         CHROMIUM is None or sync_playwright is None,
         reason="browser test skipped: needs Debian's chromium (apt-get install chromium) and the "
