@@ -73,7 +73,8 @@ def source_parser(doc: str, size: int = 128) -> argparse.ArgumentParser:
         "--from",
         dest="src",
         type=Path,
-        help="a folder with the extracted data or the downloaded files (then nothing is downloaded)",
+        help="a folder with the extracted data or the downloaded files "
+        "(then nothing is downloaded)",
     )
     ap.add_argument("--size", type=int, default=size)
     return ap
@@ -99,7 +100,8 @@ def fetch_sources(
 
     * ``src`` a folder that already holds ``ready``: used as it is (nothing is copied);
     * ``src`` a folder holding the downloaded files (archives): extracted safely into ``work/raw``;
-    * ``src`` None: everything is downloaded into ``work/downloads`` (checksums verified), then extracted.
+    * ``src`` None: everything is downloaded into ``work/downloads`` (checksums verified), then
+      extracted.
     """
     from .download import download, safe_extract
 
@@ -113,7 +115,8 @@ def fetch_sources(
             if not path.exists():
                 raise FileNotFoundError(
                     f"{path}: not found; --from must hold either the extracted data "
-                    f"({', '.join(ready)}) or the downloaded files ({', '.join(f[0] for f in files)})"
+                    f"({', '.join(ready)}) or the downloaded files "
+                    f"({', '.join(f[0] for f in files)})"
                 )
         else:
             path = download(url, work / "downloads" / name, md5=md5)
@@ -141,13 +144,16 @@ def same_size(img, img_path: Path, mask_img, mask_path: Path) -> None:
 
 
 def square(img, size: int, mask=None):
-    """The official preprocessing: shorter side to ``size`` with nearest neighbour, centre crop,
-    for the image and (with the same geometry) its label map. Returns uint8 arrays."""
+    """The official code's preprocessing, which defines these data sets: shorter side to ``size``
+    with nearest neighbour, centre crop, for the image and (same geometry) its label map. Returns
+    uint8 arrays. (Training, evaluation and segmentation then read them with ``redo_lite.data.
+    preprocess``, which leaves an image already at the model's size as it is.)"""
     from PIL import Image
 
-    from redo_lite.data import resize_crop, to_rgb
+    from redo_lite.data import preprocess, to_rgb
 
-    out = np.asarray(resize_crop(to_rgb(img), size))
+    out = np.asarray(preprocess(to_rgb(img), size, Image.NEAREST))
     if mask is None:
         return out, None
-    return out, np.asarray(resize_crop(Image.fromarray(mask.astype(np.uint8), "L"), size))
+    label_map = Image.fromarray(mask.astype(np.uint8), "L")
+    return out, np.asarray(preprocess(label_map, size, Image.NEAREST))
