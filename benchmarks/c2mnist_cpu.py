@@ -36,12 +36,13 @@ def train_worker(a) -> None:
     """One seed, in this process: a Trainer as the CLI builds it, plus the early snapshot."""
     import torch
 
-    from redo_lite.config import get_preset
+    from redo_lite.config import Config, get_preset
     from redo_lite.train import Trainer
 
     torch.set_num_threads(a.threads)
     run = Path(a.runs) / f"seed{a.worker}"
-    cfg = get_preset(a.preset).override(a.set)
+    preset = Config.load(a.preset) if a.preset.endswith(".json") else get_preset(a.preset)
+    cfg = preset.override(a.set)
     trainer = Trainer(cfg, a.data, run, seed=a.worker, progress=False, amp=a.amp)
     early = early_dir(run, a.at)
 
@@ -151,7 +152,7 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--preset", default="c2mnist-cpu")
+    ap.add_argument("--preset", default="c2mnist-cpu", help="a preset, or a config.json")
     ap.add_argument("--data", default="data/c2mnist32")
     ap.add_argument("--runs", default="runs/bench")
     ap.add_argument("--amp", action="store_true", help="bfloat16 autocast (train --amp)")
