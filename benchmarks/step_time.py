@@ -1,10 +1,13 @@
 """Step time and images/s of one ReDO training step (generator step + discriminator step) for a
-preset, on whatever device is present, in fp32 and bf16 autocast, eager and torch.compile'd.
+preset, on whatever device is present: fp32, TF32 (GPU), bf16 autocast, eager and compiled, each
+mode as the Trainer runs it (``--amp``, ``--tf32``, ``--compile``).
 
-    python benchmarks/step_time.py [--preset flowers-paper] [--steps 20] [--warmup 3] [--modes fp32 amp compile amp+compile]
+    python benchmarks/step_time.py [--preset flowers-paper] [--batch 25] [--steps 20] [--warmup 3]
+                                   [--modes fp32 tf32 amp compile amp+compile]
 
-Random images stand in for data (the step's cost does not depend on them). On a CPU the 128 px
-paper preset takes minutes a step; use --preset c2mnist-cpu there.
+Random images stand in for data (the step's cost does not depend on them). The compiled modes'
+``warmup_s`` includes compiling. On a CPU the 128 px paper preset takes minutes a step at batch
+25: use ``--batch 4`` or ``--preset c2mnist-cpu`` there.
 """
 
 from __future__ import annotations
@@ -18,43 +21,44 @@ import torch
 from redo_lite.config import get_preset
 from redo_lite.nets import build_nets
 from redo_lite.process import sample_z
-from redo_lite.train import make_optimizers, train_step
+from redo_lite.step import make_optimizers, train_step
+from redo_lite.train import Autocast
 
 
 def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> dict:
+    """Time ``train_step`` on the networks wrapped exactly as the Trainer wraps them."""
     torch.manual_seed(0)
     nets = {k: v.to(device, memory_format=torch.channels_last) for k, v in build_nets(cfg).items()}
     opts = make_optimizers(cfg, nets)
-    run = {k: torch.compile(v) for k, v in nets.items()} if compiled else nets
-    x = lambda: (torch.rand(cfg.batch, 3, cfg.size, cfg.size, device=device) * 2 - 1).contiguous(
-        memory_format=torch.channels_last
-    )
+    run = {k: Autocast(v, device.type) for k, v in nets.items()} if amp else nets
+    run = {k: torch.compile(v) for k, v in run.items()} if compiled else run
+
+    def batch():
+        x = torch.rand(cfg.batch, 3, cfg.size, cfg.size, device=device) * 2 - 1
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def one_step():
+        z = sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device)
+        train_step(run, opts, batch(), batch(), z, cfg.lambda_z)
+
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    t = time.perf_counter()
     for _ in range(warmup):
-        train_step(
-            run,
-            opts,
-            x(),
-            x(),
-            sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device),
-            cfg.lambda_z,
-            amp=amp,
-        )
+        one_step()
     sync()
+    first = time.perf_counter() - t  # includes compiling, when compiled
     t = time.perf_counter()
     for _ in range(steps):
-        train_step(
-            run,
-            opts,
-            x(),
-            x(),
-            sample_z(cfg.batch, cfg.regions, cfg.z_dim, device=device),
-            cfg.lambda_z,
-            amp=amp,
-        )
+        one_step()
     sync()
     sec = (time.perf_counter() - t) / steps
-    out = {"ms_per_step": round(1000 * sec, 1), "images_per_s": round(cfg.batch / sec, 1)}
+    out = {
+        "ms_per_step": round(1000 * sec, 1),
+        "images_per_s": round(cfg.batch / sec, 1),
+        "warmup_s": round(first, 1),
+    }
     if device.type == "cuda":
         out["peak_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     return out
@@ -63,27 +67,32 @@ def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", default="flowers-paper")
+    ap.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int)
-    ap.add_argument("--modes", nargs="+", default=["fp32", "amp", "compile", "amp+compile"])
+    ap.add_argument("--modes", nargs="+", default=["fp32", "tf32", "amp", "compile", "amp+compile"])
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    name = (
-        torch.cuda.get_device_name()
-        if device.type == "cuda"
-        else f"cpu ({torch.get_num_threads()} threads)"
-    )
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        name = torch.cuda.get_device_name()
+        torch.backends.cudnn.benchmark = True  # as the Trainer
+    else:
+        name = f"cpu ({torch.get_num_threads()} threads)"
     cfg = get_preset(a.preset)
+    if a.batch:
+        cfg.batch = a.batch
     print(
-        f"{a.preset}: {cfg.size}px, batch {cfg.batch}, {cfg.regions} regions on {name}, torch {torch.__version__}"
+        f"{a.preset}: {cfg.size}px, batch {cfg.batch}, {cfg.regions} regions on {name}, "
+        f"torch {torch.__version__}"
     )
     for mode in a.modes:
+        if "tf32" in mode and device.type != "cuda":
+            continue  # TF32 exists on GPUs only
+        if device.type == "cuda":  # fp32 means fp32, as the Trainer without --tf32
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = "tf32" in mode
         r = measure(
             cfg,
             device,
@@ -92,7 +101,7 @@ def main(argv=None):
             steps=a.steps,
             warmup=a.warmup,
         )
-        print(json.dumps({"mode": mode, **r}))
+        print(json.dumps({"mode": mode, **r}), flush=True)
 
 
 if __name__ == "__main__":

@@ -46,13 +46,15 @@ def _cmd_train(a):
             f"error: {run_cfg}: --set would change a run that already exists; use another --out"
         )
     trainer = Trainer(
-        cfg, a.data, a.out, seed=a.seed, device=a.device, amp=a.amp, compile=a.compile
+        cfg, a.data, a.out, seed=a.seed, device=a.device, amp=a.amp, compile=a.compile, tf32=a.tf32
     )
     if trainer.resumed:
         print(
             f"resuming {a.out} at step {trainer.step} (attempt {trainer.attempt})", file=sys.stderr
         )
     out = trainer.fit(steps=a.steps, minutes=a.minutes)
+    if out.get("interrupted"):
+        raise SystemExit(130)  # fit said how to resume
     test = trainer.final_test(a.data)
     if test is not None:
         out["test"] = {k: test[k] for k in ("acc", "iou", "acc_split", "iou_split")}
@@ -118,6 +120,11 @@ def main(argv=None):
     )
     t.add_argument(
         "--amp", action="store_true", help="bfloat16 autocast for the forward passes (GPU)"
+    )
+    t.add_argument(
+        "--tf32",
+        action="store_true",
+        help="TF32 matmuls and convolutions on GPUs (faster; not the official fp32 run)",
     )
     t.add_argument("--compile", action="store_true", help="torch.compile the networks for the step")
     t.add_argument(

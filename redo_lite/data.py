@@ -187,7 +187,14 @@ class ImageFolderData:
         regions: int = 2,
         need_masks: bool = False,
         limit: int | None = None,
+        masks: str = "all",
     ):
+        """``masks``: "all" (a split has a mask for every image or for none; one missing is an
+        error), "where present" (a split may mix images with and without masks: ``has_mask`` says
+        which, and evaluation scores only those — Flowers+LFW's train split), or "none" (images
+        only: training needs no masks)."""
+        if masks not in ("all", "where present", "none"):
+            raise ValueError(f"masks must be 'all', 'where present' or 'none', got {masks!r}")
         self.root = Path(root)
         all_images = list_images(self.root / "images")
         has_splits = (self.root / "splits").is_dir()
@@ -195,27 +202,30 @@ class ImageFolderData:
         if limit:
             self.stems = self.stems[:limit]
         mask_dir = self.root / "masks"
-        have = (
-            [(mask_dir / f"{s}.png").exists() for s in self.stems] if mask_dir.is_dir() else [False]
-        )
-        with_masks = all(have)
-        if any(have) and not with_masks:  # some but not all: a missing file
+        have = [
+            masks != "none" and mask_dir.is_dir() and (mask_dir / f"{s}.png").exists()
+            for s in self.stems
+        ]
+        if any(have) and not all(have) and masks == "all":  # some but not all: a missing file
             stem = self.stems[have.index(False)]
             raise DataError(
                 f"{mask_dir / (stem + '.png')}: mask missing for image {all_images[stem].name}"
             )
-        if need_masks and not with_masks:
+        if need_masks and not any(have):
             raise DataError(f"{mask_dir}: ground-truth masks are needed here but there are none")
-        imgs, masks = [], []
-        for stem in self.stems:
+        imgs, mask_arrays = [], []
+        for stem, with_mask in zip(self.stems, have, strict=True):
             path = all_images[stem]
             img = to_rgb(open_image(path))
             imgs.append(np.asarray(preprocess(img, size)))
-            if with_masks:
+            if with_mask:
                 mask = load_mask(mask_dir / f"{stem}.png", img.size, regions)
-                masks.append(preprocess_labels(np.asarray(mask), size))
+                mask_arrays.append(preprocess_labels(np.asarray(mask), size))
+            elif any(have):  # "where present": a placeholder that has_mask marks as absent
+                mask_arrays.append(np.zeros((size, size), np.uint8))
         self.images = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
-        self.masks = torch.from_numpy(np.stack(masks)) if with_masks else None
+        self.masks = torch.from_numpy(np.stack(mask_arrays)) if any(have) else None
+        self.has_mask = torch.tensor(have) if any(have) and not all(have) else None
         self.size, self.regions = size, regions
 
     def __len__(self):

@@ -22,7 +22,7 @@ def run_demo(
     from .course import ensure_c2mnist
     from .data import ImageFolderData
     from .run import load_run
-    from .train import evaluate
+    from .evaluation import evaluate
     from .viz import save_redraw_grid
 
     out, data = Path(out), Path(data)

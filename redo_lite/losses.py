@@ -1,24 +1,20 @@
-r"""The losses of ReDO, each next to the equation it computes.
+r"""The losses of ReDO, each under the equation it computes.
 
-Hinge loss (SAGAN), for the discriminator D and for the generator side (F, G_k):
+Paper: Chen, Artières, Denoyer, "Unsupervised Object Segmentation by Redrawing", NeurIPS 2019,
+https://arxiv.org/abs/1905.13539, §3.3. Equation numbers: docs/equations.md.
 
-.. math::
-   \mathcal L_D = \mathbb E_{I}\,[\max(0, 1 - D(I))] + \mathbb E_{\hat I}\,[\max(0, 1 + D(\hat I))]
-   \qquad \mathcal L_G = -\,\mathbb E_{\hat I}\,[D(\hat I)]
+The adversarial game uses the hinge loss of SAGAN (Eq. 4), written here as losses to *minimise*:
 
-Information conservation: delta must recover every z_k from the redrawn image, so a region
-cannot be empty (an empty region would carry no information about its z):
+    L_D = E_I[ max(0, 1 - D(I)) ] + E_Î[ max(0, 1 + D(Î)) ]   (D: reals above +1, fakes below -1)
+    L_G = - E_Î[ D(Î) ]                                       (F and the G_k: fakes scored high)
 
-.. math::  \mathcal L_z = \lambda_z \cdot \mathrm{mean}\big((\delta(\textstyle\sum_k G_k) - z)^2\big)
+Information conservation (Eq. 7, second term): δ must recover every z_k from the redrawn image, so
+no region can be empty (an empty region carries no information about its z):
 
-With the mean over all B*n*z_dim elements and lambda = 5 this is the paper's
-:math:`\lambda_z = 5/(n\cdot size_z)` on squared L2 norms.
+    L_z = λ_z · mean( (δ(Σ_k G_k(M^k, z_k)) - z)² )
 
-Mask impurity (not in the paper; off in the paper presets): soft masks can hide a region in mask
-*levels* (a faint tint over the background that wins no pixel after argmax). The Gini impurity of
-the masks at each pixel, normalised to [0, 1], is zero only for one-hot masks:
-
-.. math::  \mathcal L_M = \lambda_M(t) \cdot \mathrm{mean}_{pixels} \frac{1 - \sum_k (M^k)^2}{1 - 1/n}
+The mean runs over all B·n·size_z numbers, so λ_z = 5 here is the paper's 5/(n·size_z) on squared
+L2 norms (official code, ``train.py``: ``wrecZ · ((z - netZ(hGen.sum(1)))**2).mean()``).
 """
 
 from __future__ import annotations
@@ -27,29 +23,30 @@ import torch
 import torch.nn.functional as F_
 
 
+def hinge_d_real(real_scores: torch.Tensor) -> torch.Tensor:
+    """D's hinge loss on real images: E_I[max(0, 1 - D(I))] (Eq. 4)."""
+    return F_.relu(1 - real_scores).mean()
+
+
+def hinge_d_fake(fake_scores: torch.Tensor) -> torch.Tensor:
+    """D's hinge loss on redrawn images: E_Î[max(0, 1 + D(Î))] (Eq. 4)."""
+    return F_.relu(1 + fake_scores).mean()
+
+
 def hinge_d(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    """D's hinge loss. The two means are taken separately (B reals, B*n fakes weigh the same)."""
-    return F_.relu(1 - real_scores).mean() + F_.relu(1 + fake_scores).mean()
+    """D's hinge loss, Eq. 4. The two means are taken separately, so the B reals and the B·n
+    redrawn images weigh the same (official code)."""
+    # L_D = E_I[max(0, 1 - D(I))] + E_Î[max(0, 1 + D(Î))]
+    return hinge_d_real(real_scores) + hinge_d_fake(fake_scores)
 
 
 def hinge_g(fake_scores: torch.Tensor) -> torch.Tensor:
-    """The generator side's hinge loss: make D score the redrawn images high."""
+    """The generator side's hinge loss, Eq. 4: make D score the redrawn images high."""
+    # L_G = -E_Î[D(Î)]
     return -fake_scores.mean()
 
 
 def z_loss(z_pred: torch.Tensor, z: torch.Tensor, lambda_z: float) -> torch.Tensor:
-    """Information-conservation loss: lambda_z * mean((delta(I_gen) - z)^2)."""
+    """Information conservation, Eq. 7 (second term), in the official code's mean convention."""
+    # L_z = λ_z · mean((δ(Σ_k G_k) - z)²)
     return lambda_z * ((z_pred - z) ** 2).mean()
-
-
-def mask_impurity(masks: torch.Tensor) -> torch.Tensor:
-    """Mean Gini impurity of soft masks B,n,H,W over pixels, scaled so uniform masks score 1."""
-    n = masks.shape[1]
-    return ((1 - (masks**2).sum(1)) / (1 - 1 / n)).mean()
-
-
-def ramp(step: int, start: int, full: int) -> float:
-    """0 before ``start``, rising linearly to 1 at ``full`` (a weight switched on gently)."""
-    if step < start:
-        return 0.0
-    return 1.0 if full <= start else min(1.0, (step - start) / (full - start))

@@ -1,15 +1,23 @@
 r"""The four networks of ReDO, in one file you can read top to bottom.
 
-* ``MaskNet`` — F, the mask network: image -> n soft masks that sum to 1 at every pixel.
-* ``RegionGenerators`` — one generator G_k per region: (mask m_k, noise z_k) -> new pixels,
-  already multiplied by m_k (``tanh(.) * m_k``).
-* ``Discriminator`` — D: image -> one realness score (hinge loss).
-* ``ZEncoder`` — delta: fully redrawn image -> all n noise vectors (information conservation).
+Paper: Chen, Artières, Denoyer, "Unsupervised Object Segmentation by Redrawing", NeurIPS 2019,
+https://arxiv.org/abs/1905.13539, §4 and the supplementary material. Official code:
+github.com/mickaelChen/ReDO, ``models.py``; where the paper's text and that file differ, the file
+is followed (it produced the paper's numbers), and the notes below say where.
+
+* ``MaskNet`` — F, the mask network: image -> n soft masks that sum to 1 at every pixel (Eq. 2's
+  composition step). A PSPNet-style encoder-decoder trained from scratch (paper §4).
+* ``RegionGenerators`` — one generator G_k per region: (mask M^k, noise z_k) -> new pixels,
+  already multiplied by M^k (Eq. 5's drawing step; ``tanh(.) * M^k`` in the official code).
+* ``Discriminator`` — D: image -> one realness score (Eq. 4, hinge loss). SAGAN-style (paper §4).
+* ``ZEncoder`` — δ: fully redrawn image -> all n noise vectors (Eq. 7, information conservation).
 
 Sizes come from :class:`redo_lite.config.Config`; at ``flowers-paper`` they are the official
-128 px networks (see ``shared/research/redo_reference.md`` §1). Spectral norm is PyTorch's own
-(``torch.nn.utils.parametrizations.spectral_norm``); orthogonal init (gain 0.8) is applied to the
-raw weight *before* spectral norm wraps it, so it really reaches spectrally-normalised layers.
+128 px networks (parameter counts checked in tests/test_nets.py; docs/faithful.md lists every
+choice). Spectral norm is PyTorch's own (``torch.nn.utils.parametrizations.spectral_norm``) on every
+conv of G_k, D and δ (paper §4: "for all networks except for the mask provider F"); orthogonal init
+with gain 0.8 (paper, supplementary: "worked best when initialized with a gain at 0.8") is applied
+to the raw weight *before* spectral norm wraps it, so that it really reaches those layers.
 """
 
 from __future__ import annotations
@@ -73,7 +81,7 @@ class PyramidPooling(nn.Module):
     def forward(self, x):
         size = x.shape[-1]
         outs = [x]
-        for b, c in zip(self.bins, self.convs):
+        for b, c in zip(self.bins, self.convs, strict=True):
             k = size // b  # official pools (32,16,10,5) on 32x32 features
             pooled = F_.avg_pool2d(x, k, k) if k > 1 else x
             outs.append(
@@ -83,8 +91,9 @@ class PyramidPooling(nn.Module):
 
 
 class MaskNet(nn.Module):
-    r"""F: image in [-1,1] -> n soft masks. For n=2: :math:`m = \sigma(l/T)`, masks ``[m, 1-m]``;
-    for n>2: :math:`\mathrm{softmax}(l/T)` over regions."""
+    """F: image in [-1,1] -> n soft masks M^1..M^n in [0, 1] that sum to 1 at every pixel (paper
+    §3.3: "F output soft masks in [0,1] instead of binary masks"). For n = 2 one logit l and the
+    masks (σ(l/T), 1 - σ(l/T)); for n > 2 a softmax over n logits (official ``models.py``)."""
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -96,7 +105,7 @@ class MaskNet(nn.Module):
             nn.InstanceNorm2d(widths[0], affine=True),
             nn.ReLU(),
         ]
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [
                 conv(a, b, 3, g, stride=2, bias=False),
                 nn.InstanceNorm2d(b, affine=True),
@@ -123,8 +132,10 @@ class MaskNet(nn.Module):
     def forward(self, x):
         logits = self.decoder(self.ppm(self.encoder(x))) / self.temperature
         if self.n == 2:
+            # Eq. 2, composition step, n = 2: M^1 = σ(l/T), M^2 = 1 - M^1
             m = torch.sigmoid(logits)
             return torch.cat([m, 1 - m], 1)
+        # Eq. 2, composition step: M^k = softmax_k(l/T), so that Σ_k M^k = 1 at every pixel
         return torch.softmax(logits, 1)
 
 
@@ -132,8 +143,9 @@ class MaskNet(nn.Module):
 # Self-attention (SAGAN), used by G and D when the config places it
 # ---------------------------------------------------------------------------------------------
 class SelfAttention(nn.Module):
-    r""":math:`x + \gamma\,o`, with queries at full resolution, keys and values max-pooled by 2,
-    and :math:`\gamma` initialised to 0 so the block starts as the identity."""
+    """SAGAN self-attention (paper §4: "in G_k and D to handle non-local relations"): x + γ·o,
+    with queries at full resolution, keys and values max-pooled by 2, and γ initialised to 0 so
+    the block starts as the identity."""
 
     def __init__(self, c, gain):
         super().__init__()
@@ -157,8 +169,9 @@ class SelfAttention(nn.Module):
 # G_k: a region generator (SAGAN-style residual up-blocks, conditional instance norm, mask input)
 # ---------------------------------------------------------------------------------------------
 class CondInstanceNorm(nn.Module):
-    r"""Conditional instance norm: :math:`\mathrm{IN}(x)\cdot\gamma(z) + \beta(z)` — plain 1x1
-    convs on z, no "+1", no spectral norm (official code; the paper calls it conditional BN)."""
+    """Conditional instance norm: IN(x)·γ(z) + β(z), with γ and β plain 1x1 convs on z (no "+1",
+    no spectral norm). The paper (§4) says conditional *batch* norm; the official ``models.py``
+    uses instance norm, followed here."""
 
     def __init__(self, c, z_dim, gain):
         super().__init__()
@@ -167,6 +180,7 @@ class CondInstanceNorm(nn.Module):
         self.beta = conv(z_dim, c, 1, gain)
 
     def forward(self, x, z):  # z: B, z_dim, 1, 1
+        # conditional norm (paper §4): IN(x) · γ(z_k) + β(z_k), z_k sets each region's style
         return self.norm(x) * self.gamma(z) + self.beta(z)
 
 
@@ -198,7 +212,9 @@ class Generator(nn.Module):
         chans = [mults[0] * ch] + [m * ch for m in mults]  # 16ch,16ch,8ch,4ch,2ch,ch
         self.c0 = chans[0]
         self.dense = linear(zd, 4 * 4 * chans[0], g)
-        self.blocks = nn.ModuleList(GenBlock(a, b, zd, g) for a, b in zip(chans[:-1], chans[1:]))
+        self.blocks = nn.ModuleList(
+            GenBlock(a, b, zd, g) for a, b in zip(chans[:-1], chans[1:], strict=True)
+        )
         self.attn_index = None
         if cfg.g_attention_at:  # before the block whose input is that size (64 at 128 px)
             self.attn_index = (
@@ -218,7 +234,8 @@ class Generator(nn.Module):
                 x = self.attn(x)
             x = block(x, seen, z)
         x = torch.cat([F_.relu(self.out_norm(x, z)), seen], 1)
-        return torch.tanh(self.out(x)) * m  # G_k(m_k, z_k) = tanh(.) * m_k
+        # Eq. 5, drawing step, masked once here: G_k(M^k, z_k) = tanh(·) ⊙ M^k
+        return torch.tanh(self.out(x)) * m
 
 
 def one_hot(masks: torch.Tensor) -> torch.Tensor:
@@ -279,7 +296,7 @@ class Trunk(nn.Module):
         layers, res = [DiscBlock(3, chans[0], g, first=True)], cfg.size // 2
         if attention_at == res:
             layers.append(SelfAttention(chans[0], g))
-        for a, b in zip(chans[:-1], chans[1:]):
+        for a, b in zip(chans[:-1], chans[1:], strict=True):
             layers.append(DiscBlock(a, b, g))
             res //= 2
             if attention_at == res:
@@ -301,12 +318,15 @@ class Discriminator(nn.Module):
         self.head = linear(self.trunk.out_channels, 1, cfg.init_gain)
 
     def forward(self, x):
+        # D(I): one unbounded score per image, fed to the hinge losses of Eq. 4
         return self.head(self.trunk(x)).squeeze(1)
 
 
 class ZEncoder(nn.Module):
-    """delta: the fully redrawn image sum_k G_k(m_k, z_k) -> all n codes (one trunk, shared by the
-    regions, and one linear layer for all of them: "shared except for the last layer")."""
+    """δ: the fully generated image Σ_k G_k(M^k, z_k) -> all n codes. One trunk for every region
+    and one linear head for all of them (paper §4: "All parameters of the different δ_k functions
+    are shared except for their last layers"). The official code feeds it the fully generated
+    image rather than the composite of Algorithm 1, followed here."""
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -315,6 +335,7 @@ class ZEncoder(nn.Module):
         self.n, self.z_dim = cfg.regions, cfg.z_dim
 
     def forward(self, x):
+        # δ(Σ_k G_k(M^k, z_k)) ≈ (z_1, ..., z_n), the prediction Eq. 7's L_z compares with z
         return self.head(self.trunk(x)).view(-1, self.n, self.z_dim)
 
 

@@ -16,8 +16,9 @@ from .nets import build_nets
 UPSAMPLE = "guided"  # how labels go back to an image's own size (segment_image)
 
 
-def load_run(run_dir, which: str = "best") -> tuple[Config, dict]:
-    """(config, networks in eval mode) from RUN/config.json and RUN/best.pt (or last.pt)."""
+def load_run(run_dir, which: str = "best", device=None) -> tuple[Config, dict]:
+    """(config, networks in eval mode, on ``device``: the CPU by default) from RUN/config.json and
+    RUN/best.pt (or last.pt)."""
     run = Path(run_dir)
     cfg = Config.load(run / "config.json")
     path = run / f"{which}.pt"
@@ -32,15 +33,20 @@ def load_run(run_dir, which: str = "best") -> tuple[Config, dict]:
     if "F_ema" in state:  # last.pt of a run with an averaged F
         ckpt.load_nets({"F_ema": nets["F"]}, state, path)
     for v in nets.values():
-        v.eval()
+        v.to(device or "cpu").eval()
     return cfg, nets
 
 
-def evaluate_run(run_dir, data_dir, split: str = "test") -> dict:
-    from .train import evaluate
+def evaluate_run(run_dir, data_dir, split: str = "test", device=None, data=None) -> dict:
+    """Scores of a run's selected model on a split (its images that have a mask). ``data``: the
+    split already loaded, if the caller has it."""
+    from .evaluation import evaluate
 
-    cfg, nets = load_run(run_dir)
-    data = ImageFolderData(data_dir, split, cfg.size, cfg.regions, need_masks=True)
+    cfg, nets = load_run(run_dir, device=device)
+    if data is None:
+        data = ImageFolderData(
+            data_dir, split, cfg.size, cfg.regions, need_masks=True, masks="where present"
+        )
     out = evaluate(nets["F"], data)
     out.pop("per_image_iou")
     return {"split": split, **out}

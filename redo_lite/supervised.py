@@ -11,8 +11,8 @@ import torch.nn.functional as F_
 
 from .config import Config
 from .data import ImageFolderData
+from .evaluation import evaluate
 from .nets import MaskNet
-from .train import evaluate
 
 
 def train_supervised(

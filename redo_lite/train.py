@@ -1,25 +1,24 @@
-r"""The training loop of ReDO — one generator step, then one discriminator step.
+"""The training loop around the ReDO step: batches, logs, validation, the best model, the collapse
+restart and checkpoints. The paper's step itself is in ``redo_lite/step.py``.
 
-Per step (as the official code does it, which the authors confirmed over Algorithm 1):
+Read ``Trainer.fit`` first: it is the loop, top to bottom, each line a named call. The methods below
+it are one level down; building, resuming and several processes are at the bottom.
 
-1. **F, G_k, delta step.** Masks :math:`M = F(I)`; every region redrawn with fresh
-   :math:`z \sim \mathcal N(0, I)`, giving B·n composites :math:`\hat I_k`;
-   :math:`\mathcal L = -\mathrm{mean}\,D(\hat I) + \lambda_z \mathrm{mean}((\delta(\sum_k G_k) - z)^2)`.
-2. **D step**, on composites *recomputed* with the updated F and G (same batch, same z), against
-   a second, independent real batch: :math:`\mathcal L_D` = hinge.
-
-Adam with β=(0, 0.9) everywhere, a learning rate for F of its own, weight decay on F only.
-Every ``eval_every`` steps: validation scores, the best model kept (``best.pt``), a collapse check
-(a region that wins almost no pixel → rebuild everything and start again, while early), and
-``last.pt`` written atomically for an exact resume.
+A run folder holds ``config.json``, ``last.pt`` (everything needed to resume exactly), ``best.pt``
+(the networks at the best validation score) and ``metrics.jsonl`` (one JSON row per log, evaluation
+and restart). A note on names: ``F`` is the paper's mask network, so ``torch.nn.functional`` is
+imported as ``F_`` throughout the package.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -28,11 +27,22 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
 from .config import Config
-from .data import DataError, ImageFolderData
-from .losses import hinge_d, hinge_g, mask_impurity, ramp, z_loss
-from .metrics import region_areas, score
-from .nets import build_nets, one_hot
-from .process import assemble, redraw_all, sample_z
+from .data import ImageFolderData
+from .evaluation import evaluate, predict
+from .metrics import region_areas
+from .nets import build_nets
+from .process import sample_z
+from .step import make_optimizers, train_step
+
+__all__ = [
+    "Trainer",
+    "TrainingError",
+    "ema_update",
+    "evaluate",
+    "make_optimizers",
+    "predict",
+    "train_step",
+]
 
 
 class TrainingError(RuntimeError):
@@ -41,116 +51,36 @@ class TrainingError(RuntimeError):
 
 @torch.no_grad()
 def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: int) -> None:
-    r"""Exponential moving average of a network's weights, :math:`\bar\theta \leftarrow d\,\bar\theta
-    + (1-d)\,\theta`, with :math:`d = \min(\text{decay}, \frac{1+t}{10+t})` so that the first
-    steps are not averaged with the initial weights (not in the paper; ``Config.f_ema``)."""
+    """Moving average of a network's weights (``Config.f_ema``; not in the paper):
+    θ̄ <- d·θ̄ + (1 - d)·θ with d = min(decay, (1 + t) / (10 + t)), so that the first steps are not
+    averaged with the initial weights."""
     d = min(decay, (1 + step) / (10 + step))
-    for a, b in zip(ema.parameters(), net.parameters()):
+    for a, b in zip(ema.parameters(), net.parameters(), strict=True):
         a.lerp_(b, 1 - d)
-    for a, b in zip(ema.buffers(), net.buffers()):
+    for a, b in zip(ema.buffers(), net.buffers(), strict=True):
         a.copy_(b)
 
 
-def make_optimizers(cfg: Config, nets: dict) -> dict:
-    adam = lambda net, lr, wd=0.0: torch.optim.Adam(
-        net.parameters(), lr=lr, betas=cfg.betas, weight_decay=wd
-    )
-    return {
-        "F": adam(nets["F"], cfg.lr_f, cfg.wd_f),  # coupled weight decay, F only (official)
-        "G": adam(nets["G"], cfg.lr_g),
-        "D": adam(nets["D"], cfg.lr_d),
-        "Z": adam(nets["Z"], cfg.lr_z),
-    }
+class Autocast(torch.nn.Module):
+    """A network whose forward runs in bfloat16 autocast and returns float32 (``--amp``). The step
+    function never sees the difference; bf16 needs no loss scaling."""
 
+    def __init__(self, net: torch.nn.Module, device_type: str):
+        super().__init__()
+        self.net, self.device_type = net, device_type
 
-@torch.no_grad()
-def predict(F: torch.nn.Module, images: torch.Tensor, batch: int = 100, soft: bool = False):
-    """Hard label maps (argmax over the soft masks) for images in [-1, 1]: N,S,S int64; with
-    ``soft=True`` also the mean soft mask of each region over the images (n,)."""
-    dev = next(F.parameters()).device
-    labels, soft_sum = [], 0.0
-    for i in range(0, len(images), batch):
-        m = F(images[i : i + batch].to(dev))
-        labels.append(m.argmax(1).cpu())
-        soft_sum = soft_sum + m.sum((0, 2, 3)).cpu()
-    labels = torch.cat(labels)
-    return (labels, soft_sum / labels[0].numel() / len(images)) if soft else labels
-
-
-def evaluate(F: torch.nn.Module, data: ImageFolderData, limit: int | None = None) -> dict:
-    """Accuracy / IoU (best permutation), the share of pixels each region wins after argmax
-    (``areas``) and each region's mean soft mask (``soft_areas``)."""
-    if data.masks is None:
-        raise DataError(f"{data.root}/masks: no ground-truth masks to evaluate against")
-    n = min(limit or len(data), len(data))
-    x, gt = data.batch(torch.arange(n))
-    pred, soft = predict(F, x, soft=True)
-    out = score(pred, gt, data.regions)
-    out["areas"] = region_areas(pred, data.regions).tolist()
-    out["soft_areas"] = soft.tolist()
-    return out
-
-
-def straight_through(masks: torch.Tensor) -> torch.Tensor:
-    """One-hot argmax masks in the forward pass, the soft masks' gradient in the backward pass."""
-    return masks + (one_hot(masks) - masks).detach()
-
-
-def redraw_batch(nets: dict, x: torch.Tensor, z: torch.Tensor, hard: bool = False):
-    """Masks M = F(x), every region redrawn: (masks B,n,H,W; drawn B,n,3,H,W; composites B*n,3,H,W)."""
-    masks = nets["F"](x)
-    if hard:
-        masks = straight_through(masks)
-    drawn = nets["G"](masks, z)  # already times the masks
-    return masks, drawn, redraw_all(x, masks, drawn).flatten(0, 1)
-
-
-def train_step(
-    nets: dict,
-    opts: dict,
-    x_gen,
-    x_real,
-    z,
-    lambda_z: float,
-    hard: bool = False,
-    amp: bool = False,
-    lambda_m: float = 0.0,
-) -> dict:
-    """One ReDO step: F, G_k and delta first, then D on recomputed composites. ``amp``: forward
-    passes in bfloat16 autocast (no loss scaling needed with bf16). ``lambda_m``: weight on the
-    masks' impurity (0 in the paper)."""
-    D, Z = nets["D"], nets["Z"]
-    autocast = lambda: torch.autocast(x_gen.device.type, dtype=torch.bfloat16, enabled=amp)
-    # 1. F, G_k and delta: fool D, and let delta recover z from the fully redrawn image
-    for o in opts.values():
-        o.zero_grad(set_to_none=True)
-    with autocast():
-        masks, drawn, fakes = redraw_batch(nets, x_gen, z, hard)
-        loss_adv = hinge_g(D(fakes).float())
-        loss_z = z_loss(Z(assemble(drawn)).float(), z, lambda_z)
-        impurity = mask_impurity(masks.float())
-    (loss_adv + loss_z + lambda_m * impurity).backward()
-    for k in "FGZ":
-        opts[k].step()
-    # 2. D: real batch against composites recomputed with the updated F and G (same x, same z)
-    opts["D"].zero_grad(set_to_none=True)
-    with torch.no_grad(), autocast():
-        fakes = redraw_batch(nets, x_gen, z, hard)[2]
-    with autocast():
-        loss_d = hinge_d(D(x_real).float(), D(fakes).float())
-    loss_d.backward()
-    opts["D"].step()
-    return {
-        "loss_g": loss_adv.item(),
-        "loss_z": loss_z.item(),
-        "loss_d": loss_d.item(),
-        "impurity": impurity.item(),
-        "soft_area_min": masks.mean((0, 2, 3)).min().item(),
-    }
+    def forward(self, *args):
+        with torch.autocast(self.device_type, dtype=torch.bfloat16):
+            return self.net(*args).float()
 
 
 class Trainer:
-    """Holds the networks, optimisers and RNG of one run folder, and trains them."""
+    """The networks, optimisers and random streams of one run folder, and the loop that trains them.
+
+    ``step_fn(nets, opts, x_gen, x_real, z, lambda_z) -> dict of floats`` is the ReDO step:
+    ``redo_lite.step.train_step`` by default, or the one you wrote in notebook 08. With
+    ``compile=True`` the step must back-propagate each of D's hinge terms right after its D call,
+    as ``train_step`` does (see the note there)."""
 
     def __init__(
         self,
@@ -162,39 +92,25 @@ class Trainer:
         progress: bool = True,
         amp: bool = False,
         compile: bool = False,
+        step_fn=train_step,
+        tf32: bool = False,
     ):
-        self.cfg, self.run, self.seed = cfg, Path(run_dir), seed
-        # several processes (torchrun): each takes a slice of every global batch; rank 0 writes files
+        self.cfg, self.run, self.seed, self.step_fn = cfg, Path(run_dir), seed, step_fn
         self.world, self.rank = (
             int(os.environ.get("WORLD_SIZE", "1")),
             int(os.environ.get("RANK", "0")),
         )
-        self.main = self.rank == 0
-        if self.world > 1:
-            if cfg.batch % self.world:
-                raise ValueError(f"batch {cfg.batch} does not split over {self.world} processes")
-            import torch.distributed as dist
-
-            if not dist.is_initialized():
-                dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-            if torch.cuda.is_available() and device is None:
-                device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.main = self.rank == 0  # rank 0 alone writes files
+        self.device = self._init_device(device, tf32)
         self.progress, self.amp, self.compile = progress and self.main, amp, compile
-        # channels_last: 15-35% faster convolutions on this CPU (measured), and the fast layout on GPUs
+        # channels_last: 15-35% faster convolutions on a CPU (measured), and the fast layout on GPUs
         self.memory_format = torch.channels_last
-        self.train_data = ImageFolderData(data_dir, "train", cfg.size, cfg.regions)
-        self.val_data = None
-        if (Path(data_dir) / "splits" / "val.txt").exists() and self.train_data.masks is not None:
-            self.val_data = ImageFolderData(
-                data_dir, "val", cfg.size, cfg.regions, need_masks=True, limit=cfg.eval_images
-            )
-        self.run.mkdir(parents=True, exist_ok=True)
-        for stale in self.run.glob("*.tmp") if self.main else []:  # a write cut short by a crash
-            stale.unlink()
+        self.train_data, self.val_data = self._load_data(Path(data_dir))
         self.log_path = self.run / "metrics.jsonl"
         self.attempt = self.restarts = self.step = self.total_steps = 0
         self.elapsed, self.best = 0.0, -math.inf
+        self._sums, self._count = {}, 0  # losses summed since the last log row
+        self.run.mkdir(parents=True, exist_ok=True)
         self.resumed = (self.run / "last.pt").exists()
         if self.resumed:
             self._resume()
@@ -204,18 +120,334 @@ class Trainer:
                 self.log_path.write_text("")
             self._fresh()
 
-    # --- building and restoring -----------------------------------------------------------------
-    def _fresh(self):
-        """New networks, optimisers and RNG for this attempt (a restart rebuilds all of them)."""
-        torch.manual_seed(self.seed * 1009 + self.attempt)
-        self.nets = {
-            k: v.to(self.device, memory_format=self.memory_format)
-            for k, v in build_nets(self.cfg).items()
+    # ============================================================================================
+    # The loop
+    # ============================================================================================
+    def fit(self, steps: int | None = None, minutes: float | None = None, callback=None) -> dict:
+        """Train until step ``steps`` of the current attempt or ``minutes`` of wall time in total
+        (restarts and earlier sessions of this run counted in). ``callback(trainer)`` runs after
+        every evaluation (the notebooks' live plots). Ctrl-C stops at the end of the current step
+        and saves ``last.pt``: run again to resume."""
+        steps = self.cfg.steps if steps is None else steps
+        budget = math.inf if minutes is None else 60 * minutes
+        if (
+            self.step >= steps or self.elapsed >= budget
+        ):  # a finished run: nothing to do, log nothing
+            return self._finished(steps, budget)
+        bar = tqdm(
+            total=steps,
+            initial=self.step,
+            disable=not self.progress,
+            desc=f"train {self.run.name}",
+            dynamic_ncols=True,
+        )
+        self._clock = time.perf_counter()
+        with _deferred_interrupt() as interrupted:
+            while not interrupted():
+                # 1. two independent batches of real images, and fresh noise for every region
+                x_gen, x_real, z = self.draw()
+                # 2. the ReDO step: F, the G_k and δ, then D (redo_lite/step.py, or yours)
+                losses = self.step_fn(
+                    self.step_nets, self.opts, x_gen, x_real, z, self.cfg.lambda_z
+                )
+                # 3. count the step; the averaged F follows the live one; NaN stops the run
+                self.after_step(losses, bar)
+                done = self.step >= steps or self.elapsed >= budget
+                if self.step % self.cfg.log_every == 0:
+                    self.log_losses(bar)  # 4. the mean losses since the last row
+                if self.step % self.cfg.eval_every == 0 or done:
+                    scores = self.validate()  # 5. validation IoU (or, unlabelled, region areas)
+                    self.keep_best(scores)  # 6. best.pt: the best F on validation so far
+                    if self.collapsed(scores):  # 7. a region lost early: rebuild, start again
+                        self.restart(scores, bar, steps)
+                    self.save()  # 8. last.pt, for an exact resume
+                    if callback:
+                        callback(self)
+                if done:
+                    break
+        bar.close()
+        self._tick()  # the last evaluation's time counts too
+        if interrupted():
+            self.save()
+            print(
+                f"stopped at step {self.step} (interrupt); {self.run / 'last.pt'} is saved: train "
+                "again with the same run folder to resume",
+                file=sys.stderr,
+            )
+        return self.summary(**({"interrupted": True} if interrupted() else {}))
+
+    # ============================================================================================
+    # One level down: what each line of the loop does
+    # ============================================================================================
+    def draw(self):
+        """x_gen (the images to redraw), x_real (D's real images) and z, from this run's own random
+        stream (every process of a torchrun draws the same global batch and takes its slice)."""
+        x_gen, x_real = self._batch(), self._batch()
+        z = sample_z(self.cfg.batch, self.cfg.regions, self.cfg.z_dim, self.rng)
+        return x_gen, x_real, self._slice(z).to(self.device)
+
+    def after_step(self, losses: dict, bar) -> None:
+        if self.F_ema is not None:  # the averaged F (f_ema): evaluated beside the live F
+            ema_update(self.F_ema, self.nets["F"], self.cfg.f_ema, self.step)
+        self.step += 1
+        self.total_steps += 1
+        self._tick()
+        bar.update(1)
+        if self.world > 1:
+            losses = self._global_mean(losses)
+        bad = [k for k, v in losses.items() if not math.isfinite(v)]
+        if bad:
+            last = self.run / "last.pt"
+            kept = (
+                f"the last checkpoint, {last}, holds step {ckpt.load(last)['step']}"
+                if last.exists()
+                else "no checkpoint was written yet"
+            )
+            raise TrainingError(
+                f"non-finite {', '.join(bad)} at step {self.step} (attempt "
+                f"{self.attempt}); training stopped; {kept}"
+            )
+        for k, v in losses.items():
+            self._sums[k] = self._sums.get(k, 0.0) + v
+        self._count += 1
+
+    def log_losses(self, bar) -> None:
+        """One ``train`` row: the mean of each loss over the steps since the last row (fewer than
+        ``log_every`` after a resume)."""
+        means = {k: v / self._count for k, v in self._sums.items()}
+        self.log(kind="train", **means)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in means.items()})
+        self._sums, self._count = {}, 0
+
+    def validate(self) -> dict:
+        """Scores of this evaluation, logged. With labels: accuracy and IoU on the validation split
+        (the live F, and the averaged one if any); without: the regions' areas on train images."""
+        if self.val_data is None:
+            x = self.train_data.batch(
+                torch.arange(min(len(self.train_data), self.cfg.eval_images))
+            )[0]
+            pred, soft = predict(self.nets["F"], x, soft=True)
+            scores = {
+                "areas": region_areas(pred, self.cfg.regions).tolist(),
+                "soft_areas": soft.tolist(),
+            }
+            self.log(kind="areas", **scores)
+            return scores
+        live = self._score(self.nets["F"])
+        scores, self._candidates = live, [("live", self.nets["F"], live)]
+        if self.F_ema is not None:
+            avg = self._score(self.F_ema)
+            self._candidates.insert(0, ("averaged", self.F_ema, avg))
+            # the row shows the averaged F's scores; the collapse check watches the live F's areas
+            scores = {
+                **avg,
+                "soft_areas": live["soft_areas"],
+                "areas": live["areas"],
+                "iou_live": live["iou"],
+            }
+        self.log(kind="eval", split="val", **scores)
+        return scores
+
+    def keep_best(self, scores: dict) -> None:
+        """Model selection on validation (the paper's): the candidate F that scores best (the
+        averaged one on a tie) goes to best.pt with G and D, if it beats every earlier one."""
+        if self.val_data is None:
+            return
+        metric = self.cfg.select_metric
+        source, F_best, best = max(self._candidates, key=lambda c: c[2][metric])
+        if best[metric] <= self.best:
+            return
+        self.best = best[metric]
+        if self.main:
+            nets = {**self.nets, "F": F_best}
+            ckpt.atomic_save(
+                {
+                    "nets": {k: v.state_dict() for k, v in nets.items()},
+                    "step": self.step,
+                    "attempt": self.attempt,
+                    "F_source": source,
+                    "metrics": best,
+                    "config": self.cfg.to_dict(),
+                },
+                self.run / "best.pt",
+            )
+
+    def collapsed(self, scores: dict) -> bool:
+        """The paper's restart rule (official ``--autoRestart``): early in training, a region whose
+        area is below ``restart_min_area`` means the run collapsed. ``restart_on`` says which area:
+        the mean soft mask (official) or the share of pixels won after argmax."""
+        cfg = self.cfg
+        areas = scores["soft_areas" if cfg.restart_on == "soft" else "areas"]
+        early = cfg.restart_after <= self.step <= cfg.restart_before
+        if not (cfg.restart_min_area > 0 and early and min(areas) < cfg.restart_min_area):
+            return False
+        self._collapse_reason = (
+            f"{cfg.restart_on} region area {min(areas):.4f} < {cfg.restart_min_area}"
+        )
+        if self.restarts >= cfg.max_restarts:
+            self.log(
+                kind="restart_gave_up",
+                restarts=self.restarts,
+                reason=f"{self._collapse_reason}"
+                f" after {self.restarts} restarts; training on without restarting",
+            )
+            return False
+        return True
+
+    def restart(self, scores: dict, bar, steps: int) -> None:
+        """Rebuild every network and optimiser with a new seed and start again at step 0 (the
+        budget keeps counting). Logged, and said on screen."""
+        self.restarts += 1
+        self.log(kind="restart", reason=self._collapse_reason, restarts=self.restarts)
+        if self.main:
+            tqdm.write(
+                f"restart {self.restarts} of at most {self.cfg.max_restarts} at step {self.step}: "
+                f"{self._collapse_reason} (the run collapsed; training starts again)",
+                file=sys.stderr,
+            )
+        self.attempt += 1
+        self.step = 0
+        self._fresh()
+        bar.reset(total=steps)
+
+    def save(self) -> None:
+        """last.pt: networks, optimisers, random streams, counters and the log's length."""
+        if self.main:
+            ckpt.atomic_save(self._state(), self.run / "last.pt")
+
+    def summary(self, **extra) -> dict:
+        return {
+            "step": self.step,
+            "attempt": self.attempt,
+            "restarts": self.restarts,
+            "minutes": self.elapsed / 60,
+            "best": self.best,
+            **extra,
         }
+
+    def final_test(self, data_dir) -> dict | None:
+        """The selected model (best.pt, else the current F) scored on the labelled images of the
+        test split, logged as a ``kind: test`` row; None when there are none."""
+        from .run import evaluate_run
+
+        if not self.main:  # rank 0 writes best.pt; it alone scores it
+            return None
+        test = _labelled_split(Path(data_dir), "test", self.cfg)
+        if test is None:
+            return None
+        m = evaluate_run(self.run, data_dir, "test", device=self.device, data=test)
+        self.log(kind="test", **m)
+        return m
+
+    # ============================================================================================
+    # Helpers: time, logs, batches, several processes
+    # ============================================================================================
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.elapsed += now - self._clock
+        self._clock = now
+
+    def _finished(self, steps: int, budget: float) -> dict:
+        what = (
+            f"step {self.step} of {steps}"
+            if self.step >= steps
+            else f"{self.elapsed / 60:.1f} minutes"
+        )
+        if self.main:
+            print(
+                f"{self.run}: already trained to {what}; nothing to do (raise --steps or --minutes "
+                "to train on)",
+                file=sys.stderr,
+            )
+        return self.summary(finished=True)
+
+    def log(self, **row) -> None:
+        if not self.main:
+            return
+        row = {
+            "attempt": self.attempt,
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "minutes": round(self.elapsed / 60, 3),
+            **row,
+        }
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def _score(self, F) -> dict:
+        m = evaluate(F, self.val_data)
+        m.pop("per_image_iou")
+        return m
+
+    def _slice(self, t):
+        """This process's share of a global batch."""
+        b = t.shape[0] // self.world
+        return t[self.rank * b : (self.rank + 1) * b]
+
+    def _batch(self):
+        idx = self._slice(
+            torch.randint(len(self.train_data), (self.cfg.batch,), generator=self.rng)
+        )
+        return self.train_data.batch(idx)[0].to(self.device, memory_format=self.memory_format)
+
+    def _global_mean(self, losses: dict) -> dict:
+        """The logged losses averaged over processes, reduced on this process's device (NCCL has no
+        CPU all-reduce)."""
+        import torch.distributed as dist
+
+        vals = torch.tensor(list(losses.values()), dtype=torch.float64, device=self.device)
+        dist.all_reduce(vals)
+        return dict(zip(losses, (vals / self.world).tolist(), strict=True))
+
+    def _init_device(self, device: str | None, tf32: bool) -> torch.device:
+        """The device, and under torchrun the process group bound to this process's GPU."""
+        if self.world > 1:
+            import torch.distributed as dist
+
+            if self.cfg.batch % self.world:
+                raise ValueError(
+                    f"batch {self.cfg.batch} does not split over {self.world} processes"
+                )
+            use_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
+            if use_cuda:
+                local = int(os.environ.get("LOCAL_RANK", "0"))
+                device = f"cuda:{local}"
+                torch.cuda.set_device(local)  # before the group starts: NCCL binds to it
+            if not dist.is_initialized():
+                dist.init_process_group(
+                    "nccl" if use_cuda else "gloo",
+                    device_id=torch.device(device) if use_cuda else None,
+                )
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if dev.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # as the official code
+            # fp32 means fp32 (the official run); TF32 matmuls and convolutions only when asked
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+        return dev
+
+    def _load_data(self, root: Path):
+        """The train split (images only: training needs no masks) and, when the data has a
+        validation split with masks, the validation images that have one."""
+        cfg = self.cfg
+        train = ImageFolderData(root, "train", cfg.size, cfg.regions, masks="none")
+        val = _labelled_split(root, "val", cfg, limit=cfg.eval_images)
+        return train, val
+
+    # ============================================================================================
+    # Building and restoring
+    # ============================================================================================
+    def _fresh(self) -> None:
+        """New networks, optimisers and random stream for this attempt (a restart rebuilds all)."""
+        torch.manual_seed(self.seed * 1009 + self.attempt)
+        nets = build_nets(self.cfg).items()
+        self.nets = {k: v.to(self.device, memory_format=self.memory_format) for k, v in nets}
         self.opts = make_optimizers(self.cfg, self.nets)
         self.rng = torch.Generator().manual_seed(self.seed * 1009 + self.attempt)
-        # the step runs DDP-wrapped and/or compiled modules where asked; the plain ones (same parameters) are saved
+        # the step runs the networks wrapped as asked (bf16, several processes, compiled); the
+        # plain ones, which share their parameters, are what is saved
         self.step_nets = dict(self.nets)
+        if self.amp:
+            self.step_nets = {k: Autocast(v, self.device.type) for k, v in self.step_nets.items()}
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -223,8 +455,6 @@ class Trainer:
             self.step_nets = {k: DDP(v, device_ids=ids) for k, v in self.step_nets.items()}
         if self.compile:
             self.step_nets = {k: torch.compile(v) for k, v in self.step_nets.items()}
-        # the averaged F (cfg.f_ema > 0): evaluated beside the live F, and the one of the two that scores
-        # better on validation goes to best.pt
         self.F_ema = copy.deepcopy(self.nets["F"]).requires_grad_(False) if self.cfg.f_ema else None
 
     def _state(self) -> dict:
@@ -245,7 +475,7 @@ class Trainer:
             **({"F_ema": self.F_ema.state_dict()} if self.F_ema is not None else {}),
         }
 
-    def _resume(self):
+    def _resume(self) -> None:
         path = self.run / "last.pt"
         state = ckpt.load(path)
         ckpt.check_config(self.cfg, {"config": {}, **state}, path, hint="; use another --out")
@@ -260,215 +490,44 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         for k in ("step", "restarts", "total_steps", "elapsed", "best"):
             setattr(self, k, state[k])
-        if self.main:
-            lines = (
+        if self.main:  # drop the log rows written after that checkpoint
+            rows = (
                 self.log_path.read_text().splitlines(keepends=True)
                 if self.log_path.exists()
                 else []
             )
-            ckpt.atomic_write_text(
-                self.log_path, "".join(lines[: state["log_lines"]])
-            )  # drop rows after it
+            ckpt.atomic_write_text(self.log_path, "".join(rows[: state["log_lines"]]))
 
     def _log_lines(self) -> int:
         return len(self.log_path.read_text().splitlines()) if self.log_path.exists() else 0
 
-    def log(self, **row):
-        if not self.main:
-            return
-        row = {
-            "attempt": self.attempt,
-            "step": self.step,
-            "total_steps": self.total_steps,
-            "minutes": round(self.elapsed / 60, 3),
-            **row,
-        }
-        with open(self.log_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
 
-    def save(self):
-        if self.main:
-            ckpt.atomic_save(self._state(), self.run / "last.pt")
+def _labelled_split(root: Path, split: str, cfg: Config, limit: int | None = None):
+    """The images of a split that have a ground-truth mask, or None (no such split, or no mask)."""
+    if not (root / "splits" / f"{split}.txt").exists():
+        return None
+    data = ImageFolderData(root, split, cfg.size, cfg.regions, limit=limit, masks="where present")
+    return data if data.masks is not None else None
 
-    # --- one training step ------------------------------------------------------------------------
-    def _slice(self, t):
-        """This process's share of a global batch (every process draws the same global batch)."""
-        b = t.shape[0] // self.world
-        return t[self.rank * b : (self.rank + 1) * b]
 
-    def _batch(self):
-        idx = self._slice(
-            torch.randint(len(self.train_data), (self.cfg.batch,), generator=self.rng)
-        )
-        return self.train_data.batch(idx)[0].to(self.device, memory_format=self.memory_format)
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Ctrl-C (SIGINT) during the loop stops it at the end of the current step instead of in the
+    middle of one (a half-applied optimiser step cannot be resumed). A second Ctrl-C interrupts at
+    once. Yields a function that says whether an interrupt came."""
+    hit = []
+    previous = signal.getsignal(signal.SIGINT) or signal.default_int_handler
 
-    def train_step(self) -> dict:
-        cfg = self.cfg
-        x_gen, x_real = self._batch(), self._batch()  # two independent real batches
-        z = self._slice(sample_z(cfg.batch, cfg.regions, cfg.z_dim, self.rng)).to(self.device)
-        lambda_m = cfg.impurity_weight * ramp(self.step, cfg.impurity_start, cfg.impurity_full)
-        out = train_step(
-            self.step_nets,
-            self.opts,
-            x_gen,
-            x_real,
-            z,
-            cfg.lambda_z,
-            cfg.hard_masks,
-            self.amp,
-            lambda_m,
-        )
-        if self.F_ema is not None:
-            ema_update(self.F_ema, self.nets["F"], cfg.f_ema, self.step)
-        if self.world > 1:  # log the global-batch means
-            import torch.distributed as dist
+    def handler(signum, frame):
+        hit.append(True)
+        signal.signal(signal.SIGINT, previous)
 
-            vals = torch.tensor(list(out.values()), dtype=torch.float64)
-            dist.all_reduce(vals)
-            out = dict(zip(out, (vals / self.world).tolist()))
-        bad = [k for k, v in out.items() if not math.isfinite(v)]
-        if bad:
-            raise TrainingError(
-                f"non-finite {', '.join(bad)} at step {self.step} (attempt {self.attempt}); "
-                f"stopped. The last good checkpoint is kept at {self.run / 'last.pt'}"
-            )
-        return out
-
-    # --- evaluation, model selection, collapse restart ---------------------------------------------
-    def checkpoint_and_evaluate(self) -> bool:
-        """Evaluate, keep the best, check for collapse. Returns True if the run restarted."""
-        if self.val_data is not None:
-            m = evaluate(self.nets["F"], self.val_data)
-            m.pop("per_image_iou")
-            candidates = [("live", self.nets["F"], m)]
-            if self.F_ema is not None:  # the averaged F is a candidate too
-                avg = evaluate(self.F_ema, self.val_data)
-                avg.pop("per_image_iou")
-                candidates.insert(0, ("averaged", self.F_ema, avg))
-                # the row shows the averaged F's scores; the restart check still watches the live F
-                m = {
-                    **avg,
-                    "soft_areas": m["soft_areas"],
-                    "areas": m["areas"],
-                    "iou_live": m["iou"],
-                }
-            self.log(kind="eval", split="val", **m)
-            # model selection: the candidate F that scores best on validation (the averaged one on a tie)
-            source, F_best, scores = max(candidates, key=lambda c: c[2][self.cfg.select_metric])
-            if scores[self.cfg.select_metric] > self.best:
-                self.best = scores[self.cfg.select_metric]
-                if self.main:
-                    chosen = {**self.nets, "F": F_best}
-                    ckpt.atomic_save(
-                        {
-                            "nets": {k: v.state_dict() for k, v in chosen.items()},
-                            "step": self.step,
-                            "attempt": self.attempt,
-                            "F_source": source,
-                            "metrics": scores,
-                            "config": self.cfg.to_dict(),
-                        },
-                        self.run / "best.pt",
-                    )
-        else:  # no labels: watch the areas on train images
-            x = self.train_data.batch(
-                torch.arange(min(len(self.train_data), self.cfg.eval_images))
-            )[0]
-            pred, soft = predict(self.nets["F"], x, soft=True)
-            m = {
-                "areas": region_areas(pred, self.cfg.regions).tolist(),
-                "soft_areas": soft.tolist(),
-            }
-            self.log(kind="areas", **m)
-        areas = m["soft_areas" if self.cfg.restart_on == "soft" else "areas"]
-        if (
-            self.cfg.restart_min_area > 0
-            and self.cfg.restart_after <= self.step <= self.cfg.restart_before
-            and min(areas) < self.cfg.restart_min_area
-        ):
-            if self.restarts < self.cfg.max_restarts:
-                self.restarts += 1
-                self.log(
-                    kind="restart",
-                    reason=f"{self.cfg.restart_on} region area {min(areas):.4f} < {self.cfg.restart_min_area}",
-                    restarts=self.restarts,
-                )
-                self.attempt += 1
-                self.step = 0
-                self._fresh()
-                self.save()
-                return True
-            self.log(
-                kind="restart_gave_up",
-                restarts=self.restarts,
-                reason=f"collapse after {self.restarts} restarts; training on without restarting",
-            )
-        self.save()
-        return False
-
-    def final_test(self, data_dir) -> dict | None:
-        """The selected model (best.pt, else the current F) scored on the test split, logged as a
-        ``kind: test`` row; None when the data has no labelled test split."""
-        from .run import evaluate_run
-
-        if not self.main:  # rank 0 writes best.pt; it alone scores it
-            return None
-        split_file = Path(data_dir) / "splits" / "test.txt"
-        stems = split_file.read_text(encoding="utf-8").split() if split_file.exists() else []
-        if not stems or not (Path(data_dir) / "masks" / f"{stems[0]}.png").exists():
-            return None
-        m = evaluate_run(self.run, data_dir, "test")  # best.pt, else last.pt
-        self.log(kind="test", **m)
-        return m
-
-    def fit(self, steps: int | None = None, minutes: float | None = None, callback=None) -> dict:
-        """Train until ``steps`` (of the current attempt) or ``minutes`` of wall time in total
-        (restarts and earlier sessions of this run counted in). ``callback(trainer)`` is called
-        after every evaluation (live plots in the notebooks)."""
-        steps = self.cfg.steps if steps is None else steps
-        budget = math.inf if minutes is None else minutes * 60
-        for net in self.nets.values():
-            net.train()
-        bar = tqdm(
-            total=steps,
-            initial=self.step,
-            disable=not self.progress,
-            desc=f"train {self.run.name}",
-            dynamic_ncols=True,
-        )
-        acc, n_acc, t_last = {}, 0, time.perf_counter()
-        while self.step < steps and self.elapsed < budget:
-            out = self.train_step()
-            self.step += 1
-            self.total_steps += 1
-            now = time.perf_counter()
-            self.elapsed += now - t_last
-            t_last = now
-            for k, v in out.items():
-                acc[k] = acc.get(k, 0.0) + v
-            n_acc += 1
-            bar.update(1)
-            if self.step % self.cfg.log_every == 0:  # the mean over the steps since the last row
-                self.log(
-                    kind="train", **{k: v / n_acc for k, v in acc.items()}
-                )  # (fewer after a resume)
-                bar.set_postfix({k: f"{v / n_acc:.3f}" for k, v in acc.items()})
-                acc, n_acc = {}, 0
-            if self.step % self.cfg.eval_every == 0:
-                if self.checkpoint_and_evaluate():  # evaluation time counts in the budget
-                    bar.reset(total=steps)
-                if callback:
-                    callback(self)
-        self.elapsed += time.perf_counter() - t_last
-        if self.step % self.cfg.eval_every:  # the final state is evaluated too
-            self.checkpoint_and_evaluate()
-            if callback:
-                callback(self)
-        bar.close()
-        return {
-            "step": self.step,
-            "attempt": self.attempt,
-            "restarts": self.restarts,
-            "minutes": self.elapsed / 60,
-            "best": self.best,
-        }
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: interrupts behave as usual
+        previous = None
+    try:
+        yield lambda: bool(hit)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

@@ -1,6 +1,6 @@
 import torch
 
-from redo_lite.losses import hinge_d, hinge_g, mask_impurity, ramp, z_loss
+from redo_lite.losses import hinge_d, hinge_g, z_loss
 from redo_lite.process import assemble, compose, redraw_all, redraw_region
 
 
@@ -45,18 +45,3 @@ def test_z_loss_is_lambda_times_the_mean_square():
     pred = torch.ones(2, 3, 4)
     pred[0, 0, 0] = 3.0  # squares: 23 ones and one 9 -> mean 32/24
     torch.testing.assert_close(z_loss(pred, z, 5.0), torch.tensor(5.0 * 32 / 24))
-
-
-def test_mask_impurity_is_zero_for_one_hot_and_one_for_uniform_masks():
-    one_hot = torch.zeros(2, 3, 4, 4)
-    one_hot[:, 1] = 1
-    assert mask_impurity(one_hot).item() == 0.0
-    torch.testing.assert_close(mask_impurity(torch.full((2, 3, 4, 4), 1 / 3)), torch.tensor(1.0))
-    # a faint tint: (0.25, 0.75) at one pixel, one-hot at the other -> (1 - 0.625) / 0.5 / 2
-    m = torch.tensor([[[[0.25, 0.0]], [[0.75, 1.0]]]])
-    torch.testing.assert_close(mask_impurity(m), torch.tensor(0.375))
-
-
-def test_ramp_switches_on_linearly():
-    assert [ramp(s, 10, 20) for s in (0, 9, 10, 15, 20, 99)] == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
-    assert ramp(10, 10, 10) == 1.0

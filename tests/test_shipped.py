@@ -23,7 +23,8 @@ def test_shipped_checkpoint_is_small_safe_and_loads():
     state = torch.load(best, map_location="cpu", weights_only=True)  # plain tensors and containers
     assert set(state["nets"]) == {"F", "G", "D"}
     cfg, nets = load_run(SHIPPED)
-    assert cfg.to_dict() == Config.load(SHIPPED / "config.json").to_dict() == state["config"]
+    saved = Config.from_dict(state["config"]).to_dict()
+    assert cfg.to_dict() == Config.load(SHIPPED / "config.json").to_dict() == saved
     masks = nets["F"](torch.rand(2, 3, cfg.size, cfg.size) * 2 - 1)
     assert masks.shape == (2, cfg.regions, cfg.size, cfg.size)
     assert torch.allclose(masks.sum(1), torch.ones(2, cfg.size, cfg.size), atol=1e-5)

@@ -10,7 +10,7 @@ from redo_lite.train import Trainer, TrainingError
 
 def test_a_few_steps_lower_the_z_reconstruction_loss(tiny_c2mnist, tmp_path):
     t = Trainer(tiny_config(), tiny_c2mnist, tmp_path / "run", seed=0, progress=False)
-    losses = [t.train_step()["loss_z"] for _ in range(30)]
+    losses = [t.step_fn(t.step_nets, t.opts, *t.draw(), 5.0)["loss_z"] for _ in range(30)]
     assert sum(losses[-5:]) / 5 < 0.75 * sum(losses[:5]) / 5
 
 
@@ -18,7 +18,7 @@ def states_equal(a, b):
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(states_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, torch.Tensor):
         return torch.equal(a, b)
     return a == b
@@ -39,10 +39,13 @@ def test_resume_continues_exactly(tiny_c2mnist, tmp_path):
     a, b = ckpt.load(tmp_path / "whole" / "last.pt"), ckpt.load(tmp_path / "split" / "last.pt")
     assert states_equal(a["nets"], b["nets"]) and states_equal(a["opts"], b["opts"])
     assert a["step"] == b["step"] == 6
-    rows = lambda p: [
-        (r["kind"], r["step"])
-        for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())
-    ]
+
+    def rows(p):
+        return [
+            (r["kind"], r["step"])
+            for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())
+        ]
+
     assert rows(tmp_path / "whole") == rows(tmp_path / "split")  # no lost or doubled rows
 
 
@@ -85,39 +88,15 @@ def test_collapse_restart_is_logged_counted_and_bounded(tiny_c2mnist, tmp_path):
     assert out["restarts"] == 2 and out["attempt"] == 2
 
 
-def test_a_bf16_autocast_step_runs_and_updates_the_weights(tiny_c2mnist):
-    from redo_lite.nets import build_nets
-    from redo_lite.train import make_optimizers, train_step
-
-    cfg = tiny_config()
-    torch.manual_seed(0)
-    nets = build_nets(cfg)
-    opts = make_optimizers(cfg, nets)
-    before = nets["D"].head.weight.detach().clone()
-    x = torch.rand(4, 3, 16, 16) * 2 - 1
-    out = train_step(nets, opts, x, x.flip(0), torch.randn(4, 3, cfg.z_dim), cfg.lambda_z, amp=True)
-    assert all(torch.isfinite(torch.tensor(v)) for v in out.values())
-    assert not torch.equal(before, nets["D"].head.weight)
-
-
-def test_the_impurity_weight_sharpens_the_masks(tiny_c2mnist):
-    """Only the impurity term differs: with it F's masks end purer than without."""
-    from redo_lite.nets import build_nets
-    from redo_lite.train import make_optimizers, train_step
-
-    cfg = tiny_config(lr_f=1e-3)
-    x = torch.rand(4, 3, 16, 16) * 2 - 1
-    impurity = {}
-    for lam in (0.0, 500.0):
-        torch.manual_seed(0)
-        nets = build_nets(cfg)
-        opts = make_optimizers(cfg, nets)
-        for _ in range(10):
-            out = train_step(
-                nets, opts, x, x.flip(0), torch.randn(4, 3, cfg.z_dim), cfg.lambda_z, lambda_m=lam
-            )
-        impurity[lam] = out["impurity"]
-    assert impurity[500.0] < impurity[0.0] - 0.1
+def test_a_bf16_autocast_run_trains_and_saves_float32_weights(tiny_c2mnist, tmp_path):
+    t = Trainer(tiny_config(), tiny_c2mnist, tmp_path / "run", progress=False, amp=True)
+    before = t.nets["D"].head.weight.detach().clone()
+    out = t.fit(steps=2)
+    assert out["step"] == 2 and not torch.equal(before, t.nets["D"].head.weight)
+    rows = [json.loads(r) for r in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor(r["loss_d"])) for r in rows if r["kind"] == "train")
+    saved = ckpt.load(tmp_path / "run" / "last.pt")["nets"]["D"]
+    assert all(v.dtype == torch.float32 for v in saved.values() if v.is_floating_point())
 
 
 def test_ema_update_averages_the_weights():
@@ -132,7 +111,8 @@ def test_ema_update_averages_the_weights():
 
 
 def test_averaged_f_is_selected_shipped_and_resumed(tiny_c2mnist, tmp_path):
-    """f_ema leaves training untouched, best.pt holds the better-scoring F, and a resume restores the average."""
+    """f_ema leaves training untouched, best.pt holds the better-scoring F, and a resume restores
+    the average."""
     cfg = tiny_config(steps=6, eval_every=3, f_ema=0.9)
     plain = Trainer(
         tiny_config(steps=6, eval_every=3), tiny_c2mnist, tmp_path / "plain", seed=1, progress=False
@@ -202,11 +182,128 @@ def test_best_pt_holds_whichever_f_scores_better(tiny_c2mnist, tmp_path, monkeyp
 
 
 def test_the_first_log_row_after_a_resume_is_a_mean(tiny_c2mnist, tmp_path, monkeypatch):
-    """Resumed between two log rows, the next row averages the steps it saw, not log_every of them."""
+    """Resumed between two log rows, the next row averages the steps it saw, not log_every."""
     cfg = tiny_config(log_every=4, eval_every=100, steps=8)
     Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False).fit(steps=2)
     t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
-    monkeypatch.setattr(t, "train_step", lambda: {"loss_g": 1.0})
+    t.step_fn = lambda *args: {"loss_g": 1.0}
     t.fit(steps=4)
-    rows = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(r) for r in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["loss_g"] for r in rows if r["kind"] == "train" and r["step"] == 4] == [1.0]
+
+
+def copy_without_masks(src, dst, stems):
+    """A copy of a data folder in which ``stems`` have no mask (LFW's train split has none)."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    for s in stems:
+        (dst / "masks" / f"{s}.png").unlink()
+    return dst
+
+
+def train_stems(data):
+    return (data / "splits" / "train.txt").read_text().split()
+
+
+def test_lfw_layout_selects_on_validation_though_train_has_no_masks(tiny_c2mnist, tmp_path):
+    """LFW: train without masks, val/test with masks: the run validates, writes best.pt chosen on
+    validation and scores it on test."""
+    data = copy_without_masks(tiny_c2mnist, tmp_path / "lfw", train_stems(tiny_c2mnist))
+    t = Trainer(tiny_config(steps=4, eval_every=2), data, tmp_path / "run", progress=False)
+    t.fit()
+    rows = [json.loads(r) for r in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if r["kind"] == "eval"]
+    assert [r["step"] for r in evals] == [2, 4] and all(r["split"] == "val" for r in evals)
+    best = ckpt.load(tmp_path / "run" / "best.pt")
+    assert best["metrics"]["iou"] == max(r["iou"] for r in evals)
+    assert t.final_test(data)["split"] == "test"
+
+
+def test_flowers_lfw_layout_trains_and_scores_only_the_images_with_masks(tiny_c2mnist, tmp_path):
+    """Flowers+LFW: a split where only some images have masks trains, and evaluation scores the
+    images that have one."""
+    from redo_lite.data import ImageFolderData
+    from redo_lite.evaluation import evaluate
+
+    stems = train_stems(tiny_c2mnist)
+    data = copy_without_masks(tiny_c2mnist, tmp_path / "mixed", stems[::2])
+    out = Trainer(tiny_config(steps=2, eval_every=2), data, tmp_path / "run", progress=False).fit()
+    assert out["step"] == 2 and (tmp_path / "run" / "best.pt").exists()
+    train = ImageFolderData(data, "train", 16, 3, masks="where present")
+    assert train.has_mask.tolist() == [i % 2 == 1 for i in range(len(stems))]
+    F = Trainer(tiny_config(), data, tmp_path / "run2", progress=False).nets["F"]
+    assert evaluate(F, train)["images"] == len(stems) // 2
+
+
+def test_the_logged_losses_are_reduced_on_the_trainers_device(tiny_c2mnist, tmp_path, monkeypatch):
+    """Several processes: the tensor of logged values is all-reduced on the model's device (NCCL
+    cannot reduce CPU tensors); here the all-reduce is intercepted to see where its input lives."""
+    import torch.distributed as dist
+
+    t = Trainer(tiny_config(), tiny_c2mnist, tmp_path / "run", progress=False)
+    seen = []
+
+    def fake_all_reduce(tensor):
+        seen.append(tensor.device)
+        tensor.mul_(2)  # as if a second process had logged the same values
+
+    monkeypatch.setattr(dist, "all_reduce", fake_all_reduce)
+    t.world = 2
+    out = t._global_mean({"loss_g": 1.5, "loss_d": -2.0})
+    assert seen == [t.device] and out == {"loss_g": 1.5, "loss_d": -2.0}
+
+
+def test_a_run_trained_to_its_end_says_so_and_logs_nothing_more(tiny_c2mnist, tmp_path, capsys):
+    cfg = tiny_config(steps=2, eval_every=2)
+    Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False).fit()
+    log = (tmp_path / "run" / "metrics.jsonl").read_text()
+    out = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False).fit()
+    assert out["finished"] and out["step"] == 2
+    assert "already trained to step 2 of 2" in capsys.readouterr().err
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == log
+
+
+def test_ctrl_c_stops_after_the_step_saves_and_resumes_exactly(tiny_c2mnist, tmp_path, capsys):
+    """SIGINT in the middle of a step: the step finishes, last.pt is saved at that step, one line
+    says how to resume, and the resumed run ends where an uninterrupted one ends."""
+    import os
+    import signal
+
+    cfg = tiny_config(steps=6, eval_every=100)
+    whole = Trainer(cfg, tiny_c2mnist, tmp_path / "whole", seed=3, progress=False)
+    whole.fit()
+    t = Trainer(cfg, tiny_c2mnist, tmp_path / "split", seed=3, progress=False)
+    real_step = t.step_fn
+
+    def step_then_interrupt(*args):
+        out = real_step(*args)
+        if t.step == 2:  # the third step: Ctrl-C arrives while it runs
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    t.step_fn = step_then_interrupt
+    out = t.fit()
+    assert out.get("interrupted") and out["step"] == 3
+    assert ckpt.load(tmp_path / "split" / "last.pt")["step"] == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "last.pt is saved" in err[0] and "resume" in err[0]
+    again = Trainer(cfg, tiny_c2mnist, tmp_path / "split", seed=3, progress=False)
+    again.fit()
+    a, b = ckpt.load(tmp_path / "whole" / "last.pt"), ckpt.load(tmp_path / "split" / "last.pt")
+    assert states_equal(a["nets"], b["nets"]) and states_equal(a["opts"], b["opts"])
+
+
+def test_the_trainer_runs_the_step_function_it_is_given(tiny_c2mnist, tmp_path):
+    """Notebook 08: the learner's step is the step the Trainer runs."""
+    from redo_lite.step import train_step
+
+    calls = []
+
+    def my_step(nets, opts, x_gen, x_real, z, lambda_z):
+        calls.append((x_gen.shape, x_real.shape, z.shape, lambda_z))
+        return train_step(nets, opts, x_gen, x_real, z, lambda_z)
+
+    cfg = tiny_config(steps=2, eval_every=2)
+    Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False, step_fn=my_step).fit()
+    assert calls == [((4, 3, 16, 16), (4, 3, 16, 16), (4, 3, 4), cfg.lambda_z)] * 2

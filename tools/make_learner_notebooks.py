@@ -1,21 +1,31 @@
 """Generate the learner notebooks (notebooks/) from the solved ones (solutions/).
 
 In a solution, an exercise is the code between ``### BEGIN SOLUTION`` and ``### END SOLUTION``;
-the first line inside may be ``# HINT: ...``. In the learner copy the block becomes
-``raise NotImplementedError("<hint>")`` at the same indentation. Outputs, execution counts and
-widget state are stripped from both copies, and the "Open in Colab" badge points at each copy.
+its first line may be ``# HINT: ...`` (the idea or the tool, never the expression). The learner
+copy keeps the block's scaffold: ``raise NotImplementedError("exercise: <hint> — fill in the
+... blanks below, then delete this line")``, then every full-line comment at the block's own
+indentation (the step comments) and one blank per top-level statement: ``a = ...`` for an
+assignment, ``return ...`` for a return, ``...`` for anything else (a call, a loop and its body).
+Outputs, execution counts and widget state are stripped from both copies, and the "Open in Colab"
+badge points at each copy. How to write an exercise: docs/authoring.md.
 
     python tools/make_learner_notebooks.py           # write notebooks/
-    python tools/make_learner_notebooks.py --check   # exit 1 if notebooks/ is stale or solutions carry outputs
+    python tools/make_learner_notebooks.py --check   # write nothing; exit 1 when notebooks/ is
+        # stale, a solution carries outputs, or a learner copy gives a solution line away (or a
+        # hint nearly equal to one) or does not compile
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
+import difflib
+import io
 import json
 import re
 import sys
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -48,34 +58,174 @@ def set_badge(nb, rel_path: str):
     return nb
 
 
-def exercise_source(src: str) -> str:
-    out, lines, i = [], src.split("\n"), 0
+BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "# HINT:"
+MIN_LEAK = 16  # a solution line this long (stripped) must not appear in a learner copy
+HINT_RATIO = 0.75  # nor a hint this similar to one (difflib), the rule of course_depth.py
+
+
+class ExerciseError(ValueError):
+    """A solution notebook whose exercise block cannot be turned into a learner block."""
+
+
+def _segment(code: str, node: ast.AST) -> str:
+    text = ast.get_source_segment(code, node)
+    return text if text is not None and "\n" not in text else ast.unparse(node)
+
+
+_AUG = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+    ast.Pow: "**", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
+    ast.LShift: "<<", ast.RShift: ">>",
+}  # fmt: skip
+
+
+def blank(code: str, stmt: ast.stmt) -> str:
+    """One top-level statement of a solution as the learner sees it: an assignment keeps its
+    target(s), a return keeps the keyword, anything else becomes `...`."""
+    if isinstance(stmt, ast.Assign):
+        return " = ".join(_segment(code, t) for t in stmt.targets) + " = ..."
+    if isinstance(stmt, ast.AugAssign):
+        return f"{_segment(code, stmt.target)} {_AUG[type(stmt.op)]}= ..."
+    if isinstance(stmt, ast.AnnAssign):
+        return f"{_segment(code, stmt.target)}: {_segment(code, stmt.annotation)} = ..."
+    if isinstance(stmt, ast.Return):
+        return "return ..." if stmt.value is not None else "return"
+    return "..."
+
+
+def _base_comments(code: str) -> dict[int, str]:
+    """Full-line comments at column 0 of the dedented block: {line number: text}."""
+    out = {}
+    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+        if tok.type == tokenize.COMMENT and tok.start[1] == 0:
+            out[tok.start[0]] = tok.string.rstrip()
+    return out
+
+
+def scaffold(block: list[str], indent: str, hint: str) -> list[str]:
+    """The learner's version of a solution block (the lines between the markers, the hint line
+    removed): a raise that names the hint, then the step comments and one blank per top-level
+    statement, at the block's indentation."""
+    lines = []
+    for i, line in enumerate(block):
+        if line.strip() and not line.startswith(indent):
+            raise ExerciseError(f"line {i + 1} of the block is indented less than {BEGIN}")
+        lines.append(line[len(indent) :] if line.strip() else "")
+    code = "\n".join(lines) + "\n"
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as e:
+        raise ExerciseError(f"line {e.lineno} of the block: {e.msg}") from None
+    spans = [(s.lineno, s.end_lineno) for s in tree.body]
+    items = [
+        (n, text)
+        for n, text in _base_comments(code).items()
+        if not any(a <= n <= b for a, b in spans)
+    ]
+    items += [(s.lineno, blank(code, s)) for s in tree.body]
+    lead = f"exercise: {hint} — " if hint else "exercise: "
+    message = lead + "fill in the ... blanks below, then delete this line"
+    out = [f"raise NotImplementedError({json.dumps(message, ensure_ascii=False)})"]
+    for _, text in sorted(items):
+        if not (text == "..." and out[-1] == "..."):
+            out.append(text)
+    return [indent + line for line in out]
+
+
+def solution_blocks(src: str):
+    """(first line, last line, indentation, hint, block lines) of each exercise in a cell."""
+    lines, i, found = src.split("\n"), 0, []
     while i < len(lines):
-        line = lines[i]
-        if line.strip() == "### BEGIN SOLUTION":
-            indent = line[: len(line) - len(line.lstrip())]
+        if lines[i].strip() == BEGIN:
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
             j = i + 1
-            hint = "your code here"
-            if j < len(lines) and lines[j].strip().startswith("# HINT:"):
-                hint = lines[j].strip()[len("# HINT:") :].strip()
-            while j < len(lines) and lines[j].strip() != "### END SOLUTION":
+            while j < len(lines) and lines[j].strip() != END:
+                if lines[j].strip() == BEGIN:
+                    raise ExerciseError(f"line {j + 1}: {BEGIN} inside another exercise")
                 j += 1
             if j == len(lines):
-                raise ValueError("### BEGIN SOLUTION without ### END SOLUTION")
-            out.append(f"{indent}raise NotImplementedError({json.dumps('exercise: ' + hint)})")
-            i = j + 1
-            continue
-        out.append(line)
+                raise ExerciseError(f"line {i + 1}: {BEGIN} without {END}")
+            block = lines[i + 1 : j]
+            hint = ""
+            if block and block[0].strip().startswith(HINT):
+                hint, block = block[0].strip()[len(HINT) :].strip(), block[1:]
+            found.append((i, j, indent, hint, block))
+            i = j
+        elif lines[i].strip() == END:
+            raise ExerciseError(f"line {i + 1}: {END} without {BEGIN}")
         i += 1
-    return "\n".join(out)
+    return found
+
+
+def exercise_source(src: str) -> str:
+    lines = src.split("\n")
+    for first, last, indent, hint, block in reversed(solution_blocks(src)):
+        lines[first : last + 1] = scaffold(block, indent, hint)
+    return "\n".join(lines)
+
+
+def compile_cell(src: str, where: str) -> None:
+    """Raise ExerciseError when a generated cell is not valid Python (IPython magics allowed)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        src = TransformerManager().transform_cell(src)
+    except ImportError:
+        pass
+    try:
+        compile(src, where, "exec")
+    except SyntaxError as e:
+        raise ExerciseError(
+            f"{where} line {e.lineno}: the learner copy does not compile ({e.msg})"
+        ) from None
 
 
 def learner_copy(nb, name: str):
     nb = set_badge(strip(nb), f"notebooks/{name}")
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
-            cell.source = exercise_source(cell.source)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and BEGIN in cell.source:
+            try:
+                cell.source = exercise_source(cell.source)
+            except ExerciseError as e:
+                raise ExerciseError(f"solutions/{name} cell {i}: {e}") from None
+            compile_cell(cell.source, f"notebooks/{name} cell {i}")
     return nb
+
+
+def _solution_lines(block: list[str]) -> list[str]:
+    stripped = (line.strip() for line in block)
+    return [line for line in stripped if line and not line.startswith("#")]
+
+
+def leaks(solution, learner, name: str) -> list[str]:
+    """Where the learner copy gives a solution away: a solution line of 16+ characters anywhere
+    in its text, or a hint nearly equal to a solution line (one message each, cell and line)."""
+    found = []
+
+    def where(text: str) -> str:
+        quoted = json.dumps(text, ensure_ascii=False)[1:-1]  # as the raise line spells a hint
+        for i, cell in enumerate(learner.cells):
+            for n, line in enumerate(cell.source.split("\n"), 1):
+                if text in line or quoted in line:
+                    return f"notebooks/{name} cell {i} line {n}"
+        return f"notebooks/{name}"
+
+    text = "\n".join(c.source for c in learner.cells)
+    for cell in solution.cells:
+        if cell.cell_type != "code" or BEGIN not in cell.source:
+            continue
+        for _, _, _, hint, block in solution_blocks(cell.source):
+            for line in _solution_lines(block):
+                if len(line) >= MIN_LEAK and line in text:
+                    found.append(f"{where(line)}: gives away the solution line {line!r}")
+                if len(line) >= MIN_LEAK and hint:
+                    ratio = difflib.SequenceMatcher(None, hint, line).ratio()
+                    if ratio >= HINT_RATIO:
+                        found.append(
+                            f"{where(hint)}: the hint {hint!r} is nearly the solution line "
+                            f"{line!r} (similarity {ratio:.2f} >= {HINT_RATIO})"
+                        )
+    return list(dict.fromkeys(found))
 
 
 def dumps(nb) -> str:
@@ -84,35 +234,50 @@ def dumps(nb) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 on any problem")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the folder holding solutions/")
     a = ap.parse_args(argv)
-    stale = []
-    (ROOT / "notebooks").mkdir(exist_ok=True)
-    for sol in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(sol, as_version=4)
+    root = a.root.resolve()
+    stale, problems = [], []
+    (root / "notebooks").mkdir(exist_ok=True)
+    solutions = sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    for sol in solutions:
+        try:
+            nb = nbformat.read(sol, as_version=4)
+        except Exception as e:
+            problems.append(f"solutions/{sol.name}: not a readable notebook ({e})")
+            continue
+        try:
+            learner_nb = learner_copy(nb, sol.name)
+        except ExerciseError as e:
+            problems.append(str(e))
+            continue
+        problems += leaks(nb, learner_nb, sol.name)
         clean = dumps(set_badge(strip(nb), f"solutions/{sol.name}"))
-        learner = dumps(learner_copy(nb, sol.name))
-        target = ROOT / "notebooks" / sol.name
-        for path, text in ((sol, clean), (target, learner)):
+        target = root / "notebooks" / sol.name
+        for path, text in ((sol, clean), (target, dumps(learner_nb))):
             current = path.read_text() if path.exists() else None
             if current != text:
-                stale.append(path.relative_to(ROOT))
+                stale.append(path.relative_to(root))
                 if not a.check:
                     path.write_text(text)
-    extra = {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")} - {
-        p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")
+    extra = {p.name for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")} - {
+        p.name for p in solutions
     }
+    for problem in problems:
+        print(problem)
     if a.check:
         if stale or extra:
             print(
                 "stale (run python tools/make_learner_notebooks.py): "
                 + ", ".join(map(str, stale + sorted(extra)))
             )
+        if stale or extra or problems:
             return 1
         print("learner notebooks are current")
-    else:
-        print(f"wrote {len(stale)} file(s)")
-    return 0
+        return 0
+    print(f"wrote {len(stale)} file(s)")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

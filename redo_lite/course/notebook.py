@@ -1,9 +1,5 @@
-"""Helpers the notebooks call in one line: check cells, fast mode, the z explorer.
-
-Each exercise in ``notebooks/`` is followed by a check cell that runs the learner's function and
-``redo_lite``'s on the same seeded inputs and prints ``CHECK PASS`` or ``CHECK FAIL`` with the
-expected and the obtained values.
-"""
+"""What the notebooks call in one line besides the checks: fast-mode parameters, finding the
+course folder, building colored-2-MNIST, showing images, the z explorer, training curves."""
 
 from __future__ import annotations
 
@@ -26,76 +22,14 @@ def env(name: str, default):
     )
 
 
-def _flatten(x):
-    if isinstance(x, torch.Tensor):
-        return [x]
-    if isinstance(x, (tuple, list)):
-        return [t for v in x for t in _flatten(v)]
-    if isinstance(x, dict):
-        return [t for k in sorted(x) for t in _flatten(x[k])]
-    return [torch.as_tensor(x, dtype=torch.float64)]
-
-
-def _describe(x) -> str:
-    ts = _flatten(x)
-    return "; ".join(f"shape {tuple(t.shape)}, values {t.flatten()[:4].tolist()}" for t in ts[:3])
-
-
-def check(name: str, yours, reference, *inputs_fn, atol: float = 1e-5, seed: int = 0) -> bool:
-    """Run ``yours`` and ``reference`` on the same inputs and compare.
-
-    ``inputs_fn`` are zero-argument callables that build each input (called after seeding, once
-    for each function, so in-place changes cannot leak from one to the other)."""
-
-    def run(fn):
-        torch.manual_seed(seed)
-        args = [f() for f in inputs_fn]
-        torch.manual_seed(seed + 1)
-        return fn(*args)
-
-    try:
-        got = run(yours)
-    except NotImplementedError as e:
-        print(f"CHECK TODO: {name} — not implemented yet ({e})")
-        raise  # stop here: later cells use this exercise
-    expected = run(reference)
-    a, b = _flatten(got), _flatten(expected)
-    ok = len(a) == len(b) and all(
-        x.shape == y.shape and torch.allclose(x.double(), y.double(), atol=atol)
-        for x, y in zip(a, b)
-    )
-    if ok:
-        print(f"CHECK PASS: {name}")
-    else:
-        print(
-            f"CHECK FAIL: {name}\n  expected: {_describe(expected)}\n  got:      {_describe(got)}"
-        )
-    return ok
-
-
-def check_module(
-    name: str, yours: torch.nn.Module, reference: torch.nn.Module, *inputs_fn, atol=1e-5
-) -> bool:
-    """Compare a learner's module with redo_lite's: the reference's weights are copied into yours
-    (so the names and shapes of your parameters must match), then both run on the same inputs."""
-    try:
-        yours.load_state_dict(reference.state_dict())
-    except RuntimeError as e:
-        print(
-            f"CHECK FAIL: {name} — parameters do not match redo_lite's:\n  {str(e).splitlines()[0][:300]}"
-        )
-        return False
-    return check(name, yours, reference, *inputs_fn, atol=atol)
-
-
 # ---------------------------------------------------------------------------------------------
 # Seeing what z does: a static sweep and live sliders
 # ---------------------------------------------------------------------------------------------
 @torch.no_grad()
 def redraw_with(nets: dict, image: torch.Tensor, region: int, z: torch.Tensor) -> torch.Tensor:
     """One image (3,H,W in [-1,1]) with ``region`` redrawn from z (n, z_dim): 3,H,W in [0,1]."""
-    from .data import to_unit
-    from .process import redraw_all
+    from ..data import to_unit
+    from ..process import redraw_all
 
     x = image[None]
     masks = nets["F"](x)
@@ -224,7 +158,9 @@ def read_log(run) -> list[dict]:
 
     path = Path(run) / "metrics.jsonl"
     return (
-        [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+        [json.loads(row) for row in path.read_text().splitlines() if row.strip()]
+        if path.exists()
+        else []
     )
 
 

@@ -1,0 +1,52 @@
+"""What the notebooks import in one line: the checks (``check_exercise``), fast-mode parameters,
+the course folder, colored-2-MNIST, pictures, the z explorer and training curves.
+
+    from redo_lite.course import check_exercise
+    check_exercise("hinge_d", hinge_d)  # CHECK PASS, or CHECK FAIL: what differs, the likely cause
+"""
+
+from .checks import (
+    Exercise,
+    Mistake,
+    check,
+    check_exercise,
+    check_module,
+    compare_one,
+    diff_figure,
+    pair_outputs,
+)
+from .exercises import EXERCISES
+from .notebook import (
+    ensure_c2mnist,
+    env,
+    live_plot,
+    plot_history,
+    read_log,
+    redraw_with,
+    repo_root,
+    show,
+    z_explorer,
+    z_sweep,
+)
+
+__all__ = [
+    "EXERCISES",
+    "Exercise",
+    "Mistake",
+    "check",
+    "check_exercise",
+    "check_module",
+    "compare_one",
+    "diff_figure",
+    "ensure_c2mnist",
+    "env",
+    "live_plot",
+    "pair_outputs",
+    "plot_history",
+    "read_log",
+    "redraw_with",
+    "repo_root",
+    "show",
+    "z_explorer",
+    "z_sweep",
+]

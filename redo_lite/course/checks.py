@@ -1,0 +1,493 @@
+r"""Checks that teach: run the learner's exercise and the reference on the same seeded inputs, name
+every output that differs and say how (type, shape, dtype, how many elements, the largest
+difference and where it is), then match the learner's output against the exercise's typical
+mistakes and print the diagnosis of each one it equals.
+
+The first word printed is ``CHECK PASS``, ``CHECK FAIL`` or ``CHECK TODO`` (the notebook tests read
+it). A failure on an image output (B,3,H,W, B,1,H,W or a label map) also shows expected, yours and
+their difference side by side when the check runs in a notebook.
+
+The exercises themselves (reference, inputs, output names, mistakes) are registered in
+:mod:`redo_lite.course.exercises`; a notebook cell calls ``check_exercise("hinge_d", hinge_d)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+MISSING = object()  # a dict key the learner's output does not have
+
+
+@dataclass
+class Mistake:
+    """A typical wrong answer. ``fn`` is a wrong implementation with the exercise's interface (the
+    learner's output matching its output, within the exercise's tolerance, triggers the
+    diagnosis); ``test(got, expected)`` instead recognises a family of wrong outputs, and
+    ``example`` is one wrong implementation of that family (the tests feed it to the check)."""
+
+    diagnosis: str
+    fn: Callable | None = None
+    test: Callable[[Any, Any], bool] | None = None
+    example: Callable | None = None
+
+
+@dataclass
+class Exercise:
+    """One exercise of the course: what to compare the learner's code with, on which inputs.
+
+    ``inputs``: zero-argument builders, called after ``torch.manual_seed(seed)``, once per run (so
+    an in-place change cannot leak from one run into the next). ``outputs``: the names of a tuple
+    output's items (or the one output's name). ``wrap(candidate)``: turns the learner's object
+    (a module class, a training step) into a function of the inputs; plain functions need none.
+    ``split(output)``: a dict of named parts of one output (e.g. channel groups)."""
+
+    name: str
+    notebook: str
+    reference: Callable
+    inputs: tuple[Callable[[], Any], ...]
+    outputs: tuple[str, ...] = ()
+    atol: float = 1e-5
+    rtol: float = 1e-5
+    seed: int = 0
+    wrap: Callable[[Any], Callable] | None = None
+    split: Callable[[Any], dict] | None = None
+    mistakes: tuple[Mistake, ...] = field(default_factory=tuple)
+
+
+class ParametersDiffer(Exception):
+    """The learner's module cannot take the reference's weights (names or shapes differ)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing one output
+# ---------------------------------------------------------------------------------------------
+def _kind(x) -> str:
+    if x is None:
+        return "None"
+    if x is Ellipsis:
+        return "`...`"
+    if isinstance(x, torch.Tensor):
+        return f"a tensor of shape {tuple(x.shape)}"
+    if isinstance(x, np.ndarray):
+        return f"a numpy array of shape {x.shape}"
+    if isinstance(x, (bool, np.bool_)):
+        return "a bool"
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return f"the number {_num(x)}"
+    if isinstance(x, (tuple, list, dict)):
+        return f"a {type(x).__name__} of {len(x)}"
+    return f"a {type(x).__name__}"
+
+
+def _num(v) -> str:
+    v = v.item() if hasattr(v, "item") else v
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    return f"{v:.6g}"
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _as_tensor(x) -> torch.Tensor:
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(x))
+    return torch.as_tensor(x)
+
+
+def _dtype_name(x) -> str:
+    return str(x.dtype).replace("torch.", "")
+
+
+def _values(e, g, atol: float, rtol: float) -> str | None:
+    """None when every element is close; else how many differ and the largest difference."""
+    te, tg = _as_tensor(e), _as_tensor(g)
+    if te.is_complex() or tg.is_complex():
+        return None if torch.allclose(te, tg, rtol, atol, equal_nan=True) else "values differ"
+    te, tg = te.detach().cpu().double(), tg.detach().cpu().double()
+    close = torch.isclose(tg, te, rtol=rtol, atol=atol, equal_nan=True)
+    bad = int((~close).sum())
+    if bad == 0:
+        return None
+    diff = torch.where(close, torch.zeros_like(te), (te - tg).abs().nan_to_num(float("inf")))
+    flat = int(diff.flatten().argmax())
+    where = [int(i) for i in np.unravel_index(flat, tuple(te.shape))] if te.dim() else None
+    at = f" at {where}" if where is not None else ""
+    e_v, g_v = te.flatten()[flat], tg.flatten()[flat]
+    if te.numel() == 1:
+        return f"expected {_num(e_v)}, got {_num(g_v)} (difference {_num(diff.max())})"
+    return (
+        f"{bad} of {te.numel()} elements differ; largest |expected - got| = {_num(diff.max())}"
+        f"{at} (expected {_num(e_v)}, got {_num(g_v)})"
+    )
+
+
+def compare_one(expected, got, atol: float = 1e-5, rtol: float = 1e-5) -> str | None:
+    """Why ``got`` is not ``expected`` (one sentence), or None when they match."""
+    if got is MISSING:
+        return "missing from your output"
+    if got is Ellipsis and expected is not Ellipsis:
+        return "is `...`: a blank is still to fill"
+    if got is None and expected is not None:
+        return "is None: your code returns nothing here (a missing `return`?)"
+    if isinstance(expected, (torch.Tensor, np.ndarray)):
+        want = "a tensor" if isinstance(expected, torch.Tensor) else "a numpy array"
+        if type(got) is not type(expected) and not (
+            isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor)
+        ):
+            return f"expected {want}, got {_kind(got)}"
+        if tuple(got.shape) != tuple(expected.shape):
+            return f"shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
+        values = _values(expected, got, atol, rtol)
+        if got.dtype != expected.dtype:
+            same = "values otherwise match" if values is None else values
+            return f"dtype: expected {_dtype_name(expected)}, got {_dtype_name(got)} ({same})"
+        return values
+    if _is_number(expected) or isinstance(expected, (bool, np.bool_)):
+        if isinstance(got, (torch.Tensor, np.ndarray)) and got.ndim == 0:
+            got = got.item()  # a 0-d tensor stands for a number
+        if isinstance(expected, (bool, np.bool_)):
+            if not isinstance(got, (bool, np.bool_)):
+                return f"expected {bool(expected)}, got {_kind(got)}"
+            return None if bool(got) == bool(expected) else f"expected {expected}, got {got}"
+        if not _is_number(got):
+            return f"expected a number ({_num(expected)}), got {_kind(got)}"
+        return _values(float(expected), float(got), atol, rtol)
+    if isinstance(expected, (tuple, list, dict)):
+        return f"expected {_kind(expected)}, got {_kind(got)}"
+    return None if got == expected else f"expected {expected!r}, got {got!r}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairing the outputs by name
+# ---------------------------------------------------------------------------------------------
+def _join(prefix: str, name) -> str:
+    return f"{prefix}/{name}" if prefix else str(name)
+
+
+def _split_both(expected, got, split):
+    if split is None:
+        return expected, got
+    try:
+        e, g = split(expected), split(got)
+    except Exception:
+        return expected, got
+    return (e, g) if list(e) == list(g) else (expected, got)
+
+
+def pair_outputs(expected, got, names: Sequence[str] = (), split=None, prefix: str = ""):
+    """[(name, expected leaf, your leaf)] walking the reference's structure: dict keys, tuple items
+    by the exercise's ``names`` (else ``output[i]``); a single output is called ``names[0]``."""
+    if not prefix and split is not None:
+        expected, got = _split_both(expected, got, split)
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return [(prefix or "output", expected, got)]
+        pairs = []  # keys the reference does not have are not compared
+        for k in expected:
+            pairs += pair_outputs(expected[k], got.get(k, MISSING), prefix=_join(prefix, k))
+        return pairs
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return [(prefix or "output", expected, got)]
+        labels = list(names) if len(names) == len(expected) else None
+        pairs = []
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            label = labels[i] if labels else (_join(prefix, i) if prefix else f"output[{i}]")
+            pairs += pair_outputs(e, g, prefix=label)
+        return pairs
+    return [(prefix or (names[0] if len(names) == 1 else "output"), expected, got)]
+
+
+def _group(name: str) -> str:
+    return name.split("/")[0]
+
+
+def _matches(expected, got, atol, rtol) -> bool:
+    try:
+        return all(compare_one(e, g, atol, rtol) is None for _, e, g in pair_outputs(expected, got))
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Pictures of a failed image output
+# ---------------------------------------------------------------------------------------------
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where a figure can be shown), False in plain Python/pytest."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    ip = get_ipython()
+    if ip is None:
+        return False
+    return "IPKernelApp" in getattr(ip, "config", {}) or type(ip).__name__ in (
+        "ZMQInteractiveShell",  # Jupyter, VS Code
+        "Shell",  # Colab
+    )
+
+
+def image_like(x) -> str | None:
+    """The kind of image output ``x`` is: "rgb", "gray", "labels", or None (not an image)."""
+    if not isinstance(x, (torch.Tensor, np.ndarray)) or x.ndim < 2 or min(x.shape[-2:]) < 4:
+        return None
+    t = _as_tensor(x)
+    if t.is_floating_point():
+        if t.dim() >= 3 and t.shape[-3] in (1, 3):
+            return "rgb" if t.shape[-3] == 3 else "gray"
+        return None
+    return "labels" if t.dim() in (2, 3) else None
+
+
+def diff_figure(title: str, expected, got, max_items: int = 4):
+    """A matplotlib figure: one row per image (up to ``max_items``), columns expected | yours |
+    |expected - yours|. Colours are on one scale for expected and yours."""
+    import matplotlib.pyplot as plt
+
+    kind = image_like(expected)
+    e, g = _as_tensor(expected).detach().cpu(), _as_tensor(got).detach().cpu()
+    if kind == "labels":
+        e, g = e.reshape(-1, *e.shape[-2:]), g.reshape(-1, *g.shape[-2:])
+        d = (e != g).float()
+    else:
+        e = e.float().reshape(-1, *e.shape[-3:])
+        g = g.float().reshape(-1, *g.shape[-3:])
+        d = (e - g).abs().sum(1)
+        lo, hi = min(e.min(), g.min()).item(), max(e.max(), g.max()).item()
+        e, g = ((e - lo) / max(hi - lo, 1e-8)), ((g - lo) / max(hi - lo, 1e-8))
+    rows = min(max_items, len(e))
+    fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.4 * rows), squeeze=False)
+    vmax = max(int(e.max()), int(g.max()), 1) if kind == "labels" else None
+    for r in range(rows):
+        for c, (img, head) in enumerate(
+            (
+                (e[r], "expected"),
+                (g[r], "yours"),
+                (d[r], "differs" if kind == "labels" else "|expected - yours|"),
+            )
+        ):
+            ax = axes[r, c]
+            if c == 2:
+                im = ax.imshow(d[r].numpy(), cmap="magma", interpolation="nearest")
+                fig.colorbar(im, ax=ax, fraction=0.046)
+            elif kind == "labels":
+                ax.imshow(img.numpy(), cmap="tab10", vmin=0, vmax=9, interpolation="nearest")
+            elif kind == "gray":
+                ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            else:
+                ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
+            ax.set_title(f"{head} [{r}]" if rows > 1 else head, fontsize=9)
+            ax.axis("off")
+    if kind == "labels":
+        from matplotlib.patches import Patch
+
+        cmap = plt.get_cmap("tab10")
+        fig.legend(
+            handles=[Patch(color=cmap(k), label=f"label {k}") for k in range(vmax + 1)],
+            loc="lower center",
+            ncol=vmax + 1,
+            fontsize=8,
+        )
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.05 if kind == "labels" else 0, 1, 1))
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# The check
+# ---------------------------------------------------------------------------------------------
+def _run(fn, inputs_fn, seed: int):
+    torch.manual_seed(seed)
+    args = [f() for f in inputs_fn]
+    torch.manual_seed(seed + 1)
+    return fn(*args)
+
+
+def _has_ellipsis(x) -> bool:
+    if x is Ellipsis:
+        return True
+    if isinstance(x, dict):
+        return any(_has_ellipsis(v) for v in x.values())
+    if isinstance(x, (tuple, list)):
+        return any(_has_ellipsis(v) for v in x)
+    return False
+
+
+def _blank_error(e: Exception) -> bool:
+    """An error raised by arithmetic on a `...` blank ('ellipsis' object ...)."""
+    return "ellipsis" in str(e).lower()
+
+
+def check(
+    name: str,
+    yours,
+    reference,
+    *inputs_fn,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    split=None,
+    mistakes: Sequence[Mistake] | None = None,
+    show: bool | None = None,
+) -> bool:
+    """Run ``yours`` and ``reference`` on the same seeded inputs and compare every output.
+
+    ``inputs_fn``: zero-argument callables that build each input. ``names``: names of a tuple
+    output's items. ``mistakes``: typical wrong implementations (see :class:`Mistake`); when
+    ``None`` and ``name`` is a registered function exercise, its names and mistakes are used.
+    ``show``: draw expected vs yours for a failing image output (default: only in a notebook)."""
+    if mistakes is None or names is None:
+        from .exercises import EXERCISES
+
+        ex = EXERCISES.get(name)
+        if ex is not None and ex.wrap is None and len(ex.inputs) == len(inputs_fn):
+            names = ex.outputs if names is None else names
+            mistakes = ex.mistakes if mistakes is None else mistakes
+            split = ex.split if split is None else split
+    names, mistakes = tuple(names or ()), tuple(mistakes or ())
+
+    try:
+        got = _run(yours, inputs_fn, seed)
+    except NotImplementedError as e:
+        print(f"CHECK TODO: {name} — not implemented yet ({e})")
+        raise  # stop here: later cells use this exercise
+    except ParametersDiffer as e:
+        print(f"CHECK FAIL: {name} — your module's parameters do not match redo_lite's:\n  {e}")
+        return False
+    except Exception as e:
+        if _blank_error(e):
+            why = f"{type(e).__name__}: {e}"
+            print(f"CHECK TODO: {name} — a `...` blank is still in your code ({why})")
+        else:
+            print(f"CHECK FAIL: {name} — your code raised {type(e).__name__}: {e}")
+        raise
+    expected = _run(reference, inputs_fn, seed)
+
+    pairs = pair_outputs(expected, got, names, split)
+    results = [(n, e, g, compare_one(e, g, atol, rtol)) for n, e, g in pairs]
+    differ = [r for r in results if r[3] is not None]
+    if not differ:
+        print(f"CHECK PASS: {name}")
+        return True
+
+    groups = list(dict.fromkeys(_group(n) for n, *_ in results))
+    bad_groups = list(dict.fromkeys(_group(n) for n, *_ in differ))
+    word = "TODO" if _has_ellipsis(got) else "FAIL"
+    head = (
+        f"{len(bad_groups)} of {len(groups)} outputs differ: {', '.join(bad_groups)}"
+        if len(groups) > 1
+        else "still has blanks"
+        if word == "TODO"
+        else "the output differs"
+    )
+    lines = [f"CHECK {word}: {name} — {head}"]
+    shown = dict.fromkeys(bad_groups, 0)  # at most two lines per group, eight in all
+    for n, _, _, why in differ:
+        if shown[_group(n)] < 2 and len(lines) <= 8:
+            lines.append(f"  {n}: {why}")
+            shown[_group(n)] += 1
+    total = {g: sum(_group(n) == g for n, *_ in differ) for g in bad_groups}
+    more = [f"{g} ({total[g] - shown[g]} more)" for g in bad_groups if total[g] > shown[g]]
+    if more:
+        lines.append("  also differ: " + ", ".join(more))
+    same = [g for g in groups if g not in bad_groups]
+    if same:
+        lines.append("  these match: " + ", ".join(same))
+    if word == "FAIL":
+        for m in mistakes:
+            if _mistake_matches(m, got, expected, inputs_fn, seed, names, atol, rtol):
+                lines.append(f"  likely cause: {m.diagnosis}")
+    print("\n".join(lines))
+
+    if word == "FAIL" and (in_notebook() if show is None else show):
+        import matplotlib.pyplot as plt
+
+        for n, e, g, why in differ:
+            if image_like(e) and "elements differ" in why:
+                diff_figure(f"{name}: {n} — expected vs yours", e, g)
+                plt.show()
+    return False
+
+
+def _mistake_matches(m: Mistake, got, expected, inputs_fn, seed, names, atol, rtol) -> bool:
+    if m.test is not None:
+        try:
+            if m.test(got, expected):
+                return True
+        except Exception:
+            pass
+    if m.fn is None:
+        return False
+    try:
+        wrong = _run(m.fn, inputs_fn, seed)
+    except Exception:
+        return False
+    return _matches(wrong, got, atol, rtol)
+
+
+def check_module(
+    name: str, yours: torch.nn.Module, reference: torch.nn.Module, *inputs_fn, atol=1e-5
+) -> bool:
+    """Compare a learner's module with redo_lite's: the reference's weights are copied into yours
+    (so the names and shapes of your parameters must match), then both run on the same inputs."""
+    try:
+        yours.load_state_dict(reference.state_dict())
+    except RuntimeError as e:
+        print(
+            f"CHECK FAIL: {name} — your module's parameters do not match redo_lite's:\n"
+            f"  {str(e).splitlines()[0][:300]}"
+        )
+        return False
+    from .exercises import EXERCISES
+
+    ex = EXERCISES.get(name)
+    return check(
+        name,
+        yours,
+        reference,
+        *inputs_fn,
+        atol=atol,
+        names=ex.outputs if ex else (),
+        split=ex.split if ex else None,
+        mistakes=(),
+    )
+
+
+def check_exercise(name: str, yours, show: bool | None = None) -> bool:
+    """Check a registered exercise in one line: ``check_exercise("hinge_d", hinge_d)``.
+
+    ``yours``: the function, or for a module exercise the class (or an instance built with the
+    same arguments as the reference). Prints ``CHECK PASS``/``FAIL``/``TODO``; returns True on
+    a pass."""
+    from .exercises import EXERCISES
+
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise named {name!r}; the course has: {', '.join(EXERCISES)}")
+    ex = EXERCISES[name]
+    wrap = ex.wrap or (lambda fn: fn)
+    return check(
+        ex.name,
+        wrap(yours),
+        wrap(ex.reference),
+        *ex.inputs,
+        atol=ex.atol,
+        rtol=ex.rtol,
+        seed=ex.seed,
+        names=ex.outputs,
+        split=ex.split,
+        mistakes=[
+            Mistake(m.diagnosis, wrap(m.fn) if m.fn is not None else None, m.test, m.example)
+            for m in ex.mistakes
+        ],
+        show=show,
+    )

@@ -1,0 +1,277 @@
+"""The checks that teach: every registered exercise passes its reference and recognises each of its
+typical mistakes; the messages name the output, the place, the dtype and the shape that differ."""
+
+import ast
+import json
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from redo_lite import losses, nets
+from redo_lite.course import EXERCISES, Mistake, check, check_exercise, check_module
+from redo_lite.course.checks import diff_figure, in_notebook
+from redo_lite.course.exercises import train_step_variant
+
+matplotlib.use("agg")
+ROOT = Path(__file__).resolve().parents[1]
+MISTAKES = [(name, i) for name, ex in EXERCISES.items() for i in range(len(ex.mistakes))]
+
+
+def _exercise_cells():
+    """(notebook stem, exercise name, the notebook's imports up to there, the exercise's code)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    out = []
+    for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        imports = []
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            src = TransformerManager().transform_cell("".join(cell["source"]))  # magics
+            tree = ast.parse(src)
+            imports += [
+                ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
+            ]
+            if "### BEGIN SOLUTION" in src:
+                lines, starts = src.split("\n"), [n.lineno for n in tree.body[1:]] + [None]
+                for node, end in zip(tree.body, starts, strict=True):
+                    # up to the next statement: the block's END marker is a comment after it
+                    code = "\n".join(lines[node.lineno - 1 : end and end - 1]).rstrip()
+                    if isinstance(node, ast.FunctionDef | ast.ClassDef) and "### BEGIN" in code:
+                        out.append((path.stem, node.name, "\n".join(imports), code))
+    return out
+
+
+CELLS = _exercise_cells()
+
+
+def printed(capsys) -> str:
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", list(EXERCISES))
+def test_the_reference_passes(name, capsys):
+    assert check_exercise(name, EXERCISES[name].reference)
+    assert printed(capsys).startswith(f"CHECK PASS: {name}")
+
+
+@pytest.mark.parametrize("name,i", MISTAKES, ids=[f"{n}-{i}" for n, i in MISTAKES])
+def test_each_mistake_fails_with_its_diagnosis(name, i, capsys):
+    mistake = EXERCISES[name].mistakes[i]
+    wrong = mistake.fn or mistake.example
+    assert wrong is not None, "a mistake needs a wrong implementation (fn, or example for a test)"
+    assert not check_exercise(name, wrong)
+    out = printed(capsys)
+    assert out.startswith(f"CHECK FAIL: {name}"), out
+    assert f"likely cause: {mistake.diagnosis}" in out, out
+
+
+def test_every_exercise_in_the_solutions_is_registered_with_two_mistakes():
+    found = [(stem, name) for stem, name, *_ in CELLS]
+    assert len(found) >= 15
+    for stem, name in found:
+        assert name in EXERCISES, f"solutions/{stem}.ipynb: exercise {name} is not registered"
+        assert stem == EXERCISES[name].notebook, (name, stem)
+        assert len(EXERCISES[name].mistakes) >= 2, f"{name}: fewer than two typical mistakes"
+
+
+def test_outputs_are_named_and_the_largest_difference_located(capsys):
+    a, b = torch.zeros(2, 3, 4, 5), torch.zeros(2, 3, 4, 5)
+    wrong = b.clone()
+    wrong[1, 2, 3, 4], wrong[0, 0, 0, 0] = 0.5, 0.1
+    assert not check("pair", lambda: (a, wrong), lambda: (a, b), names=("first", "second"))
+    out = printed(capsys)
+    assert out.startswith("CHECK FAIL: pair — 1 of 2 outputs differ: second")
+    assert "second: 2 of 120 elements differ; largest |expected - got| = 0.5 at [1, 2, 3, 4]" in out
+    assert "these match: first" in out
+
+
+def test_dict_outputs_by_key_and_a_missing_key(capsys):
+    def ref():
+        return {"loss_g": 1.0, "loss_d": 2.0}
+
+    assert not check("losses", lambda: {"loss_g": 1.0, "loss_d": 2.5}, ref)
+    assert "loss_d: expected 2, got 2.5 (difference 0.5)" in printed(capsys)
+    assert not check("losses", lambda: {"loss_g": 1.0}, ref)
+    assert "loss_d: missing from your output" in printed(capsys)
+
+
+def test_a_bool_mask_where_uint8_is_asked_for_fails(capsys):
+    mask = np.array([[0, 1], [1, 0]], dtype=np.uint8)
+    assert not check("mask", lambda: mask.astype(bool), lambda: mask)
+    out = printed(capsys)
+    assert out.startswith("CHECK FAIL: mask")
+    assert "dtype: expected uint8, got bool (values otherwise match)" in out
+
+
+def test_shape_and_type_mismatches_are_named(capsys):
+    assert not check("s", lambda: torch.zeros(2, 3), lambda: torch.zeros(3, 2))
+    assert "shape: expected (3, 2), got (2, 3)" in printed(capsys)
+    assert not check("t", lambda: 1.0, lambda: torch.tensor(1.0))
+    assert "expected a tensor, got the number 1" in printed(capsys)
+    assert not check("n", lambda: torch.zeros(2).numpy(), lambda: torch.zeros(2))
+    assert "expected a tensor, got a numpy array" in printed(capsys)
+
+
+def test_none_and_blanks_say_what_is_left(capsys):
+    assert not check("none", lambda: None, lambda: torch.zeros(2))
+    assert "is None: your code returns nothing" in printed(capsys)
+    assert not check("dots", lambda: ..., lambda: torch.zeros(2))
+    out = printed(capsys)
+    assert out.startswith("CHECK TODO: dots") and "a blank is still to fill" in out
+
+
+def test_an_open_exercise_stops_with_check_todo(capsys):
+    def stub():
+        raise NotImplementedError("exercise: fill in the ... blanks below, then delete this line")
+
+    with pytest.raises(NotImplementedError):
+        check("stub", stub, lambda: 0)
+    assert printed(capsys).startswith("CHECK TODO: stub — not implemented yet")
+
+    def blank_used(x):
+        total = ...
+        return total * x
+
+    with pytest.raises(TypeError):
+        check("blank", blank_used, lambda x: x, lambda: torch.ones(2))
+    assert printed(capsys).startswith("CHECK TODO: blank — a `...` blank is still in your code")
+
+
+def test_old_check_cells_get_the_registry_diagnoses(capsys):
+    def one_mean(r, f):
+        return torch.cat([torch.relu(1 - r), torch.relu(1 + f)]).mean()
+
+    check("hinge_d", one_mean, losses.hinge_d, lambda: torch.randn(5), lambda: torch.randn(15))
+    assert "likely cause: one mean over reals and fakes together" in printed(capsys)
+
+
+def test_a_mistake_given_to_check_directly(capsys):
+    ref, wrong = (lambda x: x * 2), (lambda x: x + 2)
+    mistakes = [Mistake("added instead of multiplied", wrong), Mistake("never printed", ref)]
+    assert not check("double", wrong, ref, lambda: torch.ones(3), mistakes=mistakes)
+    out = printed(capsys)
+    assert "likely cause: added instead of multiplied" in out and "never printed" not in out
+
+
+def test_check_module_keeps_working(capsys):
+    ref = nets.CondInstanceNorm(8, 4, 0.8)
+    mine = nets.CondInstanceNorm(8, 4, 0.8)
+    x, z = (lambda: torch.randn(2, 8, 4, 4)), (lambda: torch.randn(2, 4, 1, 1))
+    assert check_module("CondInstanceNorm", mine, ref, x, z)
+    assert not check_module("CondInstanceNorm", nets.CondInstanceNorm(6, 4, 0.8), ref, x, z)
+    assert "parameters do not match" in printed(capsys)
+
+
+def test_a_module_exercise_takes_the_class_or_an_instance(capsys):
+    assert check_exercise("PyramidPooling", nets.PyramidPooling(8, (1, 2, 3, 6), 0.8))
+
+    class WrongParameters(torch.nn.Module):
+        def __init__(self, c, bins, gain):
+            super().__init__()
+            self.proj = torch.nn.Conv2d(c, 1, 1)
+
+    assert not check_exercise("PyramidPooling", WrongParameters)
+    assert "your module's parameters do not match redo_lite's" in printed(capsys)
+
+
+def test_pyramid_pooling_names_the_bin_that_differs(capsys):
+    adaptive = EXERCISES["PyramidPooling"].mistakes[2].fn
+    check_exercise("PyramidPooling", adaptive)
+    out = printed(capsys)
+    assert "2 of 5 outputs differ: bin 3, bin 6" in out
+    assert "these match: x (passed through), bin 1, bin 2" in out
+
+
+def test_the_training_step_variant_with_nothing_changed_passes(capsys):
+    assert check_exercise("train_step", train_step_variant())
+
+
+def test_an_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(KeyError, match="hinge_d"):
+        check_exercise("hinge", lambda: 0)
+
+
+def test_a_failed_image_shows_expected_yours_and_the_difference():
+    import matplotlib.pyplot as plt
+
+    e = torch.rand(2, 3, 8, 8)
+    g = e.clone()
+    g[1, :, 2:4, 2:4] = 0
+    fig = diff_figure("redraw_all: redrawn images — expected vs yours", e, g)
+    axes = fig.axes
+    titles = [ax.get_title() for ax in axes]
+    assert titles[:3] == ["expected [0]", "yours [0]", "|expected - yours| [0]"]
+    assert fig._suptitle.get_text().startswith("redraw_all")
+    plt.close(fig)
+    labels = torch.tensor([[0, 1, 2, 2]] * 4)
+    fig = diff_figure("flower_mask: mask", labels, labels.flip(1))
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["label 0", "label 1", "label 2"]
+    plt.close(fig)
+
+
+def test_no_figure_outside_a_notebook(capsys):
+    import matplotlib.pyplot as plt
+
+    assert not in_notebook()
+    plt.close("all")
+    check("img", lambda: torch.zeros(1, 3, 8, 8), lambda: torch.ones(1, 3, 8, 8))
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.slow
+def test_a_failed_image_check_draws_the_comparison_in_a_notebook(tmp_path, monkeypatch):
+    import nbformat
+    import papermill as pm
+
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the notebook's own inline backend
+    nb = nbformat.v4.new_notebook()
+    twice = "lambda x, m, d: m[:, :, None] * d + (1 - m[:, :, None]) * x[:, None]"
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            f"from redo_lite.course import check_exercise\ncheck_exercise('redraw_all', {twice})"
+        )
+    ]
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    out = pm.execute_notebook(
+        str(tmp_path / "in.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+    )
+    outputs = out.cells[0].outputs
+    text = "".join(o.get("text", "") for o in outputs)
+    assert (
+        text.startswith("CHECK FAIL: redraw_all")
+        and "likely cause: the mask is applied twice" in text
+    )
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+@pytest.mark.parametrize("stem,name,imports,src", CELLS, ids=[c[1] for c in CELLS])
+def test_the_solved_notebook_passes_its_registered_check(stem, name, imports, src, capsys):
+    ns = {}
+    exec(imports, ns)
+    exec(src, ns)
+    assert check_exercise(name, ns[name]), printed(capsys)
+
+
+@pytest.mark.parametrize("stem,name,imports,src", CELLS, ids=[c[1] for c in CELLS])
+def test_blanks_left_in_the_learner_copy_say_todo(stem, name, imports, src, capsys):
+    from conftest import load_script
+
+    learner = load_script("tools/make_learner_notebooks.py").exercise_source(src)
+    lines = learner.split("\n")
+    opened = "\n".join(line for line in lines if "raise NotImplementedError" not in line)
+    ns = {}
+    exec(imports, ns)
+    exec(opened, ns)
+    try:
+        assert not check_exercise(name, ns[name])
+    except Exception:
+        pass  # the check re-raises the error a blank caused, after saying so
+    assert printed(capsys).startswith(f"CHECK TODO: {name}")
