@@ -166,8 +166,9 @@ MIXED = (
 )
 
 
-def mixed_sample(rng: np.random.Generator, evens, odds, size: int, recipe=MIXED):
-    """One image drawn by a rule picked from ``recipe`` (see ``MIXED``)."""
+def mixed_sample(rng: np.random.Generator, evens, odds, size: int, recipe=None):
+    """One image drawn by a rule picked from ``recipe`` (default ``MIXED``)."""
+    recipe = recipe or MIXED
     shares = np.array([r[0] for r in recipe], np.float64)
     _, rule, canvas, (lo, hi) = recipe[rng.choice(len(recipe), p=shares / shares.sum())]
     scale = rng.uniform(lo, hi) if hi > lo else lo
