@@ -50,7 +50,8 @@ def main(argv=None):
         for name, images in edits.items():
             s = nets["D"](images)
             print(
-                f"  {name:36s} mean D {s.mean().item():+.3f}   scored real {(s > 0).float().mean().item():.2f}"
+                f"  {name:36s} mean D {s.mean().item():+.3f}   "
+                f"scored real {(s > 0).float().mean().item():.2f}"
             )
 
 

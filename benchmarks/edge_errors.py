@@ -70,13 +70,16 @@ def main(argv=None):
     x, gt = data.batch(torch.arange(len(data)))
     e = edge_errors(predict(nets["F"], x), gt, cfg.regions)
     print(
-        f"{a.run} on {a.data} ({a.split}, {len(data)} images): digit IoU (one permutation) {e['iou']:.3f}"
+        f"{a.run} on {a.data} ({a.split}, {len(data)} images): "
+        f"digit IoU (one permutation) {e['iou']:.3f}"
     )
     print(
-        f"wrong pixels an image: {e['wrong']:.2f}, {100 * e['on_edge']:.1f}% of them next to another label"
+        f"wrong pixels an image: {e['wrong']:.2f}, "
+        f"{100 * e['on_edge']:.1f}% of them next to another label"
     )
     print(
-        f"  halo (background taken as digit) {e['halo']:.2f}, digit lost to background {e['lost']:.2f}, "
+        f"  halo (background taken as digit) {e['halo']:.2f}, "
+        f"digit lost to background {e['lost']:.2f}, "
         f"one digit taken for the other {e['swapped']:.2f}"
     )
     print(

@@ -1,5 +1,5 @@
-"""Can the mask network represent colored-2-MNIST at 32 px? Supervised F (k labelled images, the same
-optimiser settings) with the preset's full-resolution F against the official two halvings.
+"""Can the mask network represent colored-2-MNIST at 32 px? Supervised F (k labelled images, the
+same optimiser settings) with the preset's full-resolution F against the official two halvings.
 
     python benchmarks/f_resolution.py [--k 16] [--steps 150] [--lr 1e-3]
 """

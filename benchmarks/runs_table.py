@@ -32,7 +32,9 @@ def main(argv=None):
             f"{k}={v}" for k, v in cfg.to_dict().items() if ref.to_dict()[k] != v and k != "preset"
         )
         rows = [
-            json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()
+            json.loads(line)
+            for line in (run / "metrics.jsonl").read_text().splitlines()
+            if line.strip()
         ]
         evals = [r for r in rows if r["kind"] == "eval"]
         if not evals:
@@ -41,7 +43,8 @@ def main(argv=None):
         last = rows[-1]
         restarts = sum(r["kind"] == "restart" for r in rows)
         print(
-            f"| {run.name} | {diff or '-'} | {last['total_steps']} | {last['minutes']:.1f} | {restarts} | "
+            f"| {run.name} | {diff or '-'} | {last['total_steps']} | {last['minutes']:.1f} | "
+            f"{restarts} | "
             f"{best['iou']:.3f} ({best['attempt']}:{best['step']}) | {best['iou_split']:.3f} | "
             f"{' / '.join(f'{x:.2f}' for x in best['iou_split_regions'])} |"
         )

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .common import DatasetWriter, arg_parser
+from .common import DatasetWriter, arg_parser, script_main
 
 BG, EVEN, ODD = 0, 1, 2
 RULES = ("quarter", "official", "bilinear")
@@ -209,7 +209,18 @@ def build(
             raise ValueError(f"unknown rule {r!r}; known: {', '.join(RULES + ('mixed',))}")
     mnist, source = load_mnist(mnist_root, download)
     print(f"colored-2-MNIST {size}px, {rule} digits -> {out}  (digits: {source})")
-    writer = DatasetWriter(out)
+    writer = DatasetWriter(
+        out,
+        "colored-2-MNIST",
+        {
+            "size": size,
+            "seed": seed,
+            "digit_min_cover": min_cover,
+            "mnist_source": source,
+            "rule": rule,
+            "eval_rule": eval_rule,
+        },
+    )
     for split, count, part, offset in (
         ("train", n_train, "train", 0),
         ("val", n_val, "test", 1),
@@ -240,6 +251,22 @@ def build(
     return writer.finish(info)
 
 
+def min_cover_arg(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (v < 0 or 0 < v <= 1):
+        raise argparse.ArgumentTypeError(
+            f"expected a share above 0 and at most 1 (or a negative number for the first "
+            f"release's rule), got {text!r}"
+        )
+    return v
+
+
 def main(argv=None):
     ap = arg_parser(__doc__, 10000, 1000, 1000)
     ap.add_argument(
@@ -252,36 +279,27 @@ def main(argv=None):
     )
     ap.add_argument(
         "--min-cover",
-        type=float,
+        type=min_cover_arg,
         default=0.25,
         help="below 28 px digit size, a pixel is digit when this share of it is covered "
         "(0.25 keeps strokes connected); a negative value: the first release's rule",
     )
-    ap.add_argument(
-        "--rule",
-        default="quarter",
-        choices=RULES + ("mixed",),
-        help="how digits are drawn: quarter (quarter-cover below 28 px), official (binarised, "
-        "NEAREST, as the official loader), bilinear (the first release), mixed (see MIXED)",
-    )
-    ap.add_argument(
-        "--eval-rule",
-        choices=RULES + ("mixed",),
-        help="how val and test are drawn (default: as --rule; quarter after mixed)",
-    )
-    a = ap.parse_args(argv)
-    build(
-        a.out,
-        a.size,
-        a.seed,
-        a.train,
-        a.val,
-        a.test,
-        a.mnist_root,
-        a.download,
-        None if a.min_cover < 0 else a.min_cover,
-        a.rule,
-        a.eval_rule,
+    script_main(
+        ap,
+        lambda a: build(
+            a.out,
+            a.size,
+            a.seed,
+            a.train,
+            a.val,
+            a.test,
+            a.mnist_root,
+            a.download,
+            None if a.min_cover < 0 else a.min_cover,
+            a.rule,
+            a.eval_rule,
+        ),
+        argv,
     )
 
 

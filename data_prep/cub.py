@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import DatasetWriter, fetch_sources, same_size, source_parser, square
-from .download import download
+from redo_lite.files import read_text
+
+from .common import DatasetWriter, fetch_sources, same_size, script_main, source_parser, square
+from .download import DownloadError, download
 
 FILES = [
     (
@@ -49,23 +51,46 @@ def build(
     from redo_lite.data import open_image
 
     out = Path(out)
-    root = fetch_sources(src, out / "_work", FILES, READY)
+    writer, counts = DatasetWriter(out, "cub", {"size": size}), {"train": 0, "val": 0, "test": 0}
+    root = fetch_sources(src, out / "_work", FILES, READY, writer.create)
     if split_file is None:
-        split_file = download(SPLIT_URL, out / "_work" / "train_val_test_split.txt")
-    paths = dict(
-        line.split()
-        for line in (root / "CUB_200_2011" / "images.txt").read_text().splitlines()
-        if line.strip()
-    )
-    writer, counts = DatasetWriter(out), {"train": 0, "val": 0, "test": 0}
-    for n, line in enumerate(Path(split_file).read_text().splitlines(), 1):
+        writer.create()
+        try:
+            split_file = download(SPLIT_URL, out / "_work" / "train_val_test_split.txt")
+        except DownloadError as e:
+            raise DownloadError(
+                f"{e}; pass --split FILE, ReDO's datasplits/cub/train_val_test_split.txt"
+            ) from None
+    index = root / "CUB_200_2011" / "images.txt"
+    paths = {}
+    for n, line in enumerate(read_text(index, "images.txt").splitlines(), 1):
         if not line.strip():
             continue
-        idx, code = line.split()[:2]
-        if code not in CODES or idx not in paths:
+        idx, sep, rel = line.strip().partition(" ")
+        if not sep or not rel.strip():
+            raise ValueError(f"{index}:{n}: expected 'id path', got {line!r}")
+        if idx in paths:
+            raise ValueError(f"{index}:{n}: image id {idx} is listed twice")
+        paths[idx] = rel.strip()
+    stems, written = {}, {}
+    for n, line in enumerate(read_text(split_file, "split file").splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) < 2 or fields[1] not in CODES or fields[0] not in paths:
             raise ValueError(f"{split_file}:{n}: unknown image id or split code in {line!r}")
+        idx, code = fields[:2]
+        if idx in stems:
+            raise ValueError(f"{split_file}:{n}: image id {idx} is listed twice")
+        stems[idx] = n
         split, rel = CODES[code], paths[idx]
         stem = Path(rel).stem
+        if stem in written:
+            raise ValueError(
+                f"{index}: images {written[stem]} and {idx} have one file name {stem!r}; "
+                "the data folder keeps one file per name"
+            )
+        written[stem] = idx
         counts[split] += 1
         if writer.exists(stem):
             writer.add(split, stem)
@@ -76,7 +101,7 @@ def build(
         )
         img, seg = open_image(img_path), open_image(seg_path)
         same_size(img, img_path, seg, seg_path)
-        writer.add(split, stem, *square(img, size, bird_mask(seg)))
+        writer.add(split, stem, *square(img, size, bird_mask(seg), img_path))
     info = {
         "name": "cub",
         "regions": 2,
@@ -91,8 +116,7 @@ def build(
 def main(argv=None):
     ap = source_parser(__doc__)
     ap.add_argument("--split", type=Path, help="ReDO's train_val_test_split.txt (else downloaded)")
-    a = ap.parse_args(argv)
-    build(a.out, a.src, a.split, a.size)
+    script_main(ap, lambda a: build(a.out, a.src, a.split, a.size), argv)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,13 @@ import hashlib
 import os
 import shutil
 import tarfile
+import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
+
+from redo_lite.files import cause, check_regular, make_folder
 
 
 class UnsafeArchiveError(ValueError):
@@ -25,6 +29,10 @@ class UnsafeArchiveError(ValueError):
 
 class ChecksumError(ValueError):
     pass
+
+
+class DownloadError(OSError):
+    """A download that failed (no network, a bad address, a server error); names the address."""
 
 
 def digest(path: Path, algorithm: str, chunk: int = 1 << 20) -> str:
@@ -54,11 +62,21 @@ def download(url: str, dest: Path, sha256: str | None = None, md5: str | None = 
     if dest.exists() and _matches(dest, sha256, md5)[0]:
         print(f"{dest}: already downloaded")
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(dest.parent)
     part = dest.with_name(dest.name + ".part")
     print(f"downloading {url} -> {dest}")
-    with urllib.request.urlopen(url, timeout=60) as r, open(part, "wb") as f:
-        shutil.copyfileobj(r, f, 1 << 20)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(part, "wb") as f:
+            shutil.copyfileobj(r, f, 1 << 20)
+    except BaseException as e:  # no partial file is left behind, whatever stopped it
+        part.unlink(missing_ok=True)
+        if isinstance(e, urllib.error.HTTPError):
+            raise DownloadError(f"{url}: cannot download (HTTP {e.code} {e.reason})") from None
+        if isinstance(e, urllib.error.URLError):
+            raise DownloadError(f"{url}: cannot download ({e.reason}; offline?)") from None
+        if isinstance(e, OSError) and e.filename is None:
+            raise DownloadError(f"{url}: cannot download ({cause(e)})") from None
+        raise
     ok, why = _matches(part, sha256, md5)
     if not ok:
         part.unlink()
@@ -86,23 +104,34 @@ def _check_name(name: str, archive: Path) -> None:
 
 def safe_extract(archive: Path, target: Path) -> Path:
     archive, target = Path(archive), Path(target)
+    check_regular(archive, "archive")
     if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as z:
+        try:
+            z = zipfile.ZipFile(archive)
+        except (zipfile.BadZipFile, OSError) as e:
+            raise UnsafeArchiveError(f"{archive}: a damaged zip archive ({e})") from None
+        with z:
             for info in z.infolist():
                 _check_name(info.filename, archive)
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
                     raise UnsafeArchiveError(
                         f"{archive}: member {info.filename!r} is a symbolic link; refusing"
                     )
-            target.mkdir(parents=True, exist_ok=True)
-            z.extractall(target)
+            make_folder(target)
+            try:
+                z.extractall(target)
+            except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+                raise UnsafeArchiveError(f"{archive}: a damaged archive ({e})") from None
         return target
     try:
         tar = tarfile.open(archive)
-    except tarfile.TarError as e:
+    except (tarfile.TarError, EOFError, OSError) as e:
         raise UnsafeArchiveError(f"{archive}: not a readable tar or zip archive ({e})") from None
     with tar:
-        members = tar.getmembers()
+        try:
+            members = tar.getmembers()
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise UnsafeArchiveError(f"{archive}: a damaged archive ({e})") from None
         for m in members:
             _check_name(m.name, archive)
             if m.issym() or m.islnk():
@@ -113,7 +142,10 @@ def safe_extract(archive: Path, target: Path) -> Path:
                 raise UnsafeArchiveError(
                     f"{archive}: member {m.name!r} is a special file; refusing to extract"
                 )
-        target.mkdir(parents=True, exist_ok=True)
+        make_folder(target)
         kw = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-        tar.extractall(target, members=members, **kw)
+        try:
+            tar.extractall(target, members=members, **kw)
+        except (tarfile.TarError, EOFError, zlib.error) as e:
+            raise UnsafeArchiveError(f"{archive}: a damaged archive ({e})") from None
     return target

@@ -1,7 +1,8 @@
 r"""Oxford Flowers 102 with its foreground masks, as the official ReDO code prepares it.
 
 * files: ``jpg/image_%05d.jpg``, ``segmim/segmim_%05d.jpg``, ``setid.mat`` (the archives
-  ``102flowers.tgz`` and ``102segmentations.tgz``, with the MD5s published alongside public loaders);
+  ``102flowers.tgz`` and ``102segmentations.tgz``, with the MD5s published alongside public
+  loaders);
 * splits as the official code (and the paper's 6149/1020/1020): **train = tstid, val = valid,
   test = trnid** — the set named "test" in setid.mat is the largest, and ReDO trains on it;
 * mask, computed on the full-resolution segmim JPEG before any resize, exactly as the official code:
@@ -21,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import DatasetWriter, fetch_sources, same_size, source_parser, square
+from redo_lite.files import check_regular
+
+from .common import DatasetWriter, fetch_sources, same_size, script_main, source_parser, square
 
 URL = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
 FILES = [
@@ -43,6 +46,7 @@ def flower_mask(segmim) -> np.ndarray:
 def read_splits(path: Path) -> dict[str, list[int]]:
     from scipy.io import loadmat
 
+    check_regular(path, "setid.mat")
     try:
         mat = loadmat(path, squeeze_me=True)
         return {
@@ -56,9 +60,9 @@ def build(out: Path, src: Path | None = None, size: int = 128) -> dict:
     from redo_lite.data import open_image
 
     out = Path(out)
-    root = fetch_sources(src, out / "_work", FILES, READY)
+    writer = DatasetWriter(out, "flowers", {"size": size})
+    root = fetch_sources(src, out / "_work", FILES, READY, writer.create)
     splits = read_splits(root / "setid.mat")
-    writer = DatasetWriter(out)
     for split, ids in splits.items():
         print(f"{split}: {len(ids)} images")
         for i in ids:
@@ -72,7 +76,7 @@ def build(out: Path, src: Path | None = None, size: int = 128) -> dict:
             )
             img, seg = open_image(img_path), open_image(seg_path)
             same_size(img, img_path, seg, seg_path)
-            writer.add(split, stem, *square(img, size, flower_mask(seg)))
+            writer.add(split, stem, *square(img, size, flower_mask(seg), img_path))
     info = {
         "name": "flowers",
         "regions": 2,
@@ -86,8 +90,7 @@ def build(out: Path, src: Path | None = None, size: int = 128) -> dict:
 
 def main(argv=None):
     ap = source_parser(__doc__)
-    a = ap.parse_args(argv)
-    build(a.out, a.src, a.size)
+    script_main(ap, lambda a: build(a.out, a.src, a.size), argv)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,12 @@ without them both are prepared under ``OUT/_parts`` (from ``--from``'s subfolder
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from .common import DatasetWriter, source_parser
+from redo_lite.data import read_split_file
+from redo_lite.files import atomic_write, read_bytes
+
+from .common import DatasetWriter, script_main, source_parser
 
 
 def build(
@@ -28,6 +30,9 @@ def build(
     size: int = 128,
 ) -> dict:
     out = Path(out)
+    writer, counts = DatasetWriter(out, "flowers+lfw", {"size": size}), {}
+    if flowers is None or lfw is None:
+        writer.create()  # the parts are built inside it
     if flowers is None:
         from .flowers import build as build_flowers
 
@@ -40,7 +45,7 @@ def build(
         build_lfw(
             lfw, src / "lfw" if src else None, src / "lfw" / "datasplits" if src else None, size
         )
-    writer, counts = DatasetWriter(out), {}
+    parts = {}  # every split file read (and checked) before anything is copied
     for split in ("train", "val", "test"):
         for prefix, part in (("flowers", Path(flowers)), ("lfw", Path(lfw))):
             split_file = part / "splits" / f"{split}.txt"
@@ -48,17 +53,19 @@ def build(
                 raise FileNotFoundError(
                     f"{split_file}: not found; is {part} a prepared data folder?"
                 )
-            stems = split_file.read_text().split()
-            counts[split] = counts.get(split, 0) + len(stems)
-            for stem in stems:
-                new = f"{prefix}_{stem}"
-                for sub in ("images", "masks"):
-                    srcfile = part / sub / f"{stem}.png"
-                    dst = out / sub / f"{new}.png"
-                    if srcfile.exists() and not dst.exists():
-                        shutil.copyfile(srcfile, dst.with_name(dst.name + ".tmp"))
-                        dst.with_name(dst.name + ".tmp").replace(dst)
-                writer.add(split, new)
+            parts[split, prefix, part] = read_split_file(split_file)
+    writer.create()
+    for (split, prefix, part), stems in parts.items():
+        counts[split] = counts.get(split, 0) + len(stems)
+        for stem in stems:
+            new = f"{prefix}_{stem}"
+            for sub in ("images", "masks"):
+                srcfile = part / sub / f"{stem}.png"
+                dst = out / sub / f"{new}.png"
+                if srcfile.exists() and not dst.exists():
+                    data = read_bytes(srcfile, "image file")
+                    atomic_write(dst, lambda f, d=data: f.write(d))
+            writer.add(split, new)
     info = {
         "name": "flowers+lfw",
         "regions": 2,
@@ -74,8 +81,7 @@ def main(argv=None):
     ap = source_parser(__doc__)
     ap.add_argument("--flowers", type=Path, help="a folder prepared by data_prep.flowers")
     ap.add_argument("--lfw", type=Path, help="a folder prepared by data_prep.lfw")
-    a = ap.parse_args(argv)
-    build(a.out, a.flowers, a.lfw, a.src, a.size)
+    script_main(ap, lambda a: build(a.out, a.flowers, a.lfw, a.src, a.size), argv)
 
 
 if __name__ == "__main__":

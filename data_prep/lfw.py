@@ -1,4 +1,5 @@
-r"""Labeled Faces in the Wild (funneled) with the part labels, as the official ReDO code prepares it.
+r"""Labeled Faces in the Wild (funneled) with the part labels, as the official ReDO code
+prepares it.
 
 * files: ``lfw_funneled/<person>/<image>.jpg`` (``lfw-funneled.tgz``) and
   ``parts_lfw_funneled_gt_images/<image>.ppm`` (``parts_lfw_funneled_gt_images.tgz``);
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import DatasetWriter, fetch_sources, same_size, source_parser, square
-from .download import download
+from redo_lite.files import read_text
+
+from .common import DatasetWriter, fetch_sources, same_size, script_main, source_parser, square
+from .download import DownloadError, download
 
 URL = "http://vis-www.cs.umass.edu/lfw/"
 FILES = [
@@ -35,20 +38,25 @@ SPLITS_URL = "https://raw.githubusercontent.com/mickaelChen/ReDO/master/dataspli
 
 
 def face_mask(ppm) -> np.ndarray:
-    """Foreground = 1 - blue channel (the background class of the part labels), thresholded at half."""
+    """Foreground = 1 - blue channel (the background class of the part labels), thresholded at
+    half."""
     return (np.asarray(ppm.convert("RGB"))[..., 2] < 128).astype(np.uint8)
 
 
 def read_split(path: Path) -> list[tuple[str, str]]:
-    rows = []
-    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+    rows, first = [], {}
+    for n, line in enumerate(read_text(path, "split file").splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split()
         if len(parts) != 2:
             raise ValueError(f"{path}:{n}: expected 'person image_name', got {line!r}")
         person, name = parts
-        rows.append((person, name[:-4] if name.endswith(".jpg") else name))
+        name = name[:-4] if name.endswith(".jpg") else name
+        if name in first:
+            raise ValueError(f"{path}:{n}: {name!r} is listed twice (also on line {first[name]})")
+        first[name] = n
+        rows.append((person, name))
     return rows
 
 
@@ -56,12 +64,21 @@ def build(out: Path, src: Path | None = None, splits: Path | None = None, size: 
     from redo_lite.data import open_image
 
     out = Path(out)
-    root = fetch_sources(src, out / "_work", FILES, READY)
+    writer, counts = DatasetWriter(out, "lfw", {"size": size}), {}
+    root = fetch_sources(src, out / "_work", FILES, READY, writer.create)
     if splits is None:
+        writer.create()
         splits = out / "_work" / "datasplits"
         for s in ("train", "val", "test"):
-            download(SPLITS_URL + f"{s}.txt", splits / f"{s}.txt")
-    writer, counts = DatasetWriter(out), {}
+            try:
+                download(SPLITS_URL + f"{s}.txt", splits / f"{s}.txt")
+            except DownloadError as e:
+                raise DownloadError(
+                    f"{e}; pass --splits DIR, a folder with ReDO's train.txt, val.txt and test.txt "
+                    "(datasplits/lfw-funneled in the official repository)"
+                ) from None
+    elif not Path(splits).is_dir():
+        raise FileNotFoundError(f"{splits}: no such folder (--splits)")
     for split in ("train", "val", "test"):
         rows = read_split(Path(splits) / f"{split}.txt")
         counts[split] = len(rows)
@@ -79,7 +96,7 @@ def build(out: Path, src: Path | None = None, splits: Path | None = None, size: 
                 label = open_image(ppm)
                 same_size(img, img_path, label, ppm)
                 mask = face_mask(label)
-            writer.add(split, stem, *square(img, size, mask))
+            writer.add(split, stem, *square(img, size, mask, img_path))
     info = {
         "name": "lfw",
         "regions": 2,
@@ -96,8 +113,7 @@ def main(argv=None):
     ap.add_argument(
         "--splits", type=Path, help="folder with ReDO's train/val/test.txt (else downloaded)"
     )
-    a = ap.parse_args(argv)
-    build(a.out, a.src, a.splits, a.size)
+    script_main(ap, lambda a: build(a.out, a.src, a.splits, a.size), argv)
 
 
 if __name__ == "__main__":

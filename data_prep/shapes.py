@@ -2,8 +2,9 @@ r"""textured-shapes: one textured object on a textured background (n=2), the ste
 
 Each image: a background of random stripes in two colours, and one ellipse (random size, aspect,
 angle and place) filled with a noisy texture in two other colours. Ground truth: 0 background,
-1 object. It is not separable by colour alone (the colours are drawn at random for every image), so a
-model has to find the *object*; ReDO learns it in minutes on a CPU, long before colored-2-MNIST.
+1 object. It is not separable by colour alone (the colours are drawn at random for every image),
+so a model has to find the *object*; ReDO learns it in minutes on a CPU, long before
+colored-2-MNIST.
 
     python -m data_prep.shapes --out data/shapes [--size 32] [--seed 0]
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import DatasetWriter, arg_parser
+from .common import DatasetWriter, arg_parser, script_main
 
 
 def make_sample(rng: np.random.Generator, size: int):
@@ -48,10 +49,10 @@ def build(
     n_test: int = 500,
 ):
     print(f"textured-shapes {size}px -> {out}")
-    writer = DatasetWriter(out)
+    writer = DatasetWriter(out, "textured-shapes", {"size": size, "seed": seed})
     for split, count, offset in (("train", n_train, 0), ("val", n_val, 1), ("test", n_test, 2)):
         rng = np.random.default_rng([seed, offset])
-        writer.fill(split, count, lambda: make_sample(rng, size))
+        writer.fill(split, count, lambda r=rng: make_sample(r, size))
     writer.finish(
         {
             "name": "textured-shapes",
@@ -66,8 +67,7 @@ def build(
 
 def main(argv=None):
     ap = arg_parser(__doc__, 5000, 500, 500)
-    a = ap.parse_args(argv)
-    build(a.out, a.size, a.seed, a.train, a.val, a.test)
+    script_main(ap, lambda a: build(a.out, a.size, a.seed, a.train, a.val, a.test), argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 [-1, 1] (B,3,H,W) and return label maps (B,H,W), scored with the same best-permutation metric.
 
 * ``centre_box``: the prior that objects sit in the middle: a centred box is region 1.
-* ``kmeans_colour``: per image, k-means (scikit-learn) on the pixels' colours, one cluster per region.
+* ``kmeans_colour``: per image, k-means (scikit-learn) on the pixels' colours, one cluster per
+  region.
 * ``grabcut``: OpenCV's GrabCut (colour models + graph cut) initialised with a centred box; where it
   finds no foreground at all, the initial box is kept.
 """

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+class ConfigError(ValueError):
+    """A setting of the wrong type or out of range; the message names it and what is allowed."""
+
+
 @dataclass
 class Config:
     preset: str = "custom"
@@ -63,12 +67,8 @@ class Config:
 
     # ------------------------------------------------------------------------------------------
     def __post_init__(self):
-        self.f_ppm_bins = tuple(self.f_ppm_bins)
-        self.betas = tuple(self.betas)
-        if self.size < 8 or self.size & (self.size - 1):
-            raise ValueError(f"size must be a power of two >= 8, got {self.size}")
-        if self.regions < 2:
-            raise ValueError(f"regions must be >= 2, got {self.regions}")
+        for name, value in check_settings(dataclasses.asdict(self)).items():
+            setattr(self, name, value)
 
     @property
     def g_blocks(self) -> int:
@@ -83,33 +83,47 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> Config:
+        if not isinstance(d, dict):
+            raise ConfigError(f"expected a JSON object of settings, got {type(d).__name__}")
         d = _drop_retired(d)
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
+        unknown = sorted(set(d) - known)
         if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+            raise ConfigError(
+                f"unknown setting{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(sorted(known))})"
+            )
         return cls(**d)
 
     def override(self, assignments: list[str]) -> Config:
-        """A copy with ``KEY=VALUE`` settings applied (values parsed as JSON, else kept as text)."""
+        """A copy with ``KEY=VALUE`` settings applied (values parsed as JSON, else kept as text),
+        every value checked for type and range before anything uses it."""
         d = self.to_dict()
         for item in assignments or []:
             key, sep, raw = item.partition("=")
+            key = key.strip()
             if not sep or key not in d:
-                raise KeyError(
+                raise ConfigError(
                     f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(d))}"
                 )
             try:
                 d[key] = json.loads(raw)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 d[key] = raw
-        return Config.from_dict(d)
+            try:
+                check_settings({key: d[key]})
+            except ConfigError as e:
+                raise ConfigError(f"--set {item!r}: {e}") from None
+        try:
+            return Config.from_dict(d)
+        except ConfigError as e:
+            raise ConfigError(f"--set {' '.join(assignments)}: {e}") from None
 
     def differences(self, other: dict) -> list[str]:
         """Names of the settings where a saved config (a dict) differs from this one."""
         try:
             theirs = Config.from_dict(other).to_dict()
-        except (ValueError, TypeError) as e:
+        except ConfigError as e:
             return [f"unreadable ({e})"]
         mine = self.to_dict()
         return [k for k in mine if mine[k] != theirs[k]]
@@ -121,13 +135,145 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> Config:
+        """The settings of a run folder's ``config.json``; anything wrong names the file."""
+        from .files import read_text
+
         path = Path(path)
         try:
-            return cls.from_dict(json.loads(path.read_text()))
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no config.json here; is this a run folder?") from None
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"{path}: not a valid redo_lite config ({e})") from None
+            return cls.from_dict(json.loads(read_text(path, what="config.json")))
+        except json.JSONDecodeError as e:
+            raise ConfigError(
+                f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
+            ) from None
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+
+
+# --- every setting's type and allowed range ----------------------------------------------------
+# (kind, low, high): a value outside [low, high] is refused with the range in the message; an open
+# bound is None; "pos" means strictly above 0.
+RULES: dict[str, tuple] = {
+    "preset": ("str", None, None),
+    "size": ("pow2", 8, 1024),
+    "regions": ("int", 2, 6),  # scoring tries all n! region assignments (720 at 6)
+    "f_channels": ("int", 1, 1024),  # (upper bounds: far beyond the paper, short of memory)
+    "f_downs": ("int", 0, 8),
+    "f_res_blocks": ("int", 0, 64),
+    "f_ppm_bins": ("ints", 1, 64),
+    "temperature": ("float", "pos", 1e6),
+    "g_hard_input": ("bool", None, None),
+    "z_dim": ("int", 1, 1024),
+    "g_channels": ("int", 1, 1024),
+    "g_attention_at": ("int", 0, 1024),
+    "d_channels": ("int", 1, 1024),
+    "d_attention_at": ("int", 0, 1024),
+    "batch": ("int", 1, 1024),
+    "lr_g": ("float", "pos", 1.0),
+    "lr_d": ("float", "pos", 1.0),
+    "lr_z": ("float", "pos", 1.0),
+    "lr_f": ("float", "pos", 1.0),
+    "wd_f": ("float", 0, 1.0),
+    "betas": ("betas", 0, 1),
+    "lambda_z": ("float", 0, 1e6),
+    "init_gain": ("float", "pos", 100.0),
+    "amp": ("bool", None, None),
+    "f_ema": ("float", 0, 0.999999),
+    "steps": ("int", 1, 10**9),
+    "eval_every": ("int", 1, 10**9),
+    "eval_images": ("int", 1, 10**9),
+    "select_metric": ("choice", ("iou", "iou_split", "acc", "acc_split"), None),
+    "restart_min_area": ("float", 0, 1.0),  # 1: every check restarts (the smallest area < 1)
+    "restart_on": ("choice", ("soft", "hard"), None),
+    "restart_after": ("int", 0, 10**9),
+    "restart_before": ("int", 0, 10**9),
+    "max_restarts": ("int", 0, 1000),
+    "log_every": ("int", 1, 10**9),
+}
+
+
+def _range(low, high) -> str:
+    if low == "pos":
+        return f"above 0 and at most {high:g}"
+    return f"from {low:g} to {high:g}" if high < 10**9 else f"of at least {low:g}"
+
+
+def _check(name: str, v):
+    """One setting, checked and normalised (ints given for floats become floats; lists tuples)."""
+    kind, low, high = RULES[name]
+    if kind == "str":
+        if not isinstance(v, str) or not v.strip() or "\n" in v or len(v) > 100:
+            raise ConfigError(f"{name}: expected a name (one line of text), got {v!r}")
+        return v
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise ConfigError(f"{name}: expected true or false, got {v!r}")
+        return v
+    if kind == "choice":
+        if v not in low:
+            raise ConfigError(f"{name}: expected one of {', '.join(low)}, got {v!r}")
+        return v
+    if kind in ("int", "pow2"):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ConfigError(f"{name}: expected a whole number {_range(low, high)}, got {v!r}")
+        if not low <= v <= high or (kind == "pow2" and v & (v - 1)):
+            what = "a power of two" if kind == "pow2" else "a whole number"
+            raise ConfigError(f"{name}: expected {what} {_range(low, high)}, got {v}")
+        return v
+    if kind == "float":
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"{name}: expected a number {_range(low, high)}, got {v!r}")
+        v = float(v)
+        if not math.isfinite(v) or (v <= 0 if low == "pos" else v < low) or v > high:
+            raise ConfigError(f"{name}: expected a number {_range(low, high)}, got {v!r}")
+        return v
+    if kind == "ints":  # f_ppm_bins: a list of pooling sizes, possibly empty
+        if not isinstance(v, (list, tuple)) or not all(
+            isinstance(b, int) and not isinstance(b, bool) and low <= b <= high for b in v
+        ):
+            raise ConfigError(
+                f"{name}: expected a list of whole numbers {_range(low, high)} "
+                f"(e.g. [1, 2, 3, 6], or [] for none), got {v!r}"
+            )
+        return tuple(v)
+    if kind == "betas":
+        if (
+            not isinstance(v, (list, tuple))
+            or len(v) != 2
+            or not all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in v
+            )
+        ):
+            raise ConfigError(f"{name}: expected two numbers in [0, 1), e.g. [0, 0.9], got {v!r}")
+        return tuple(float(b) for b in v)
+    raise AssertionError(kind)
+
+
+def check_settings(d: dict) -> dict:
+    """Every setting of ``d`` checked (and normalised); then the rules that tie settings together.
+    Raises ConfigError naming the setting, the value and what is allowed."""
+    out = {k: _check(k, v) for k, v in d.items() if k in RULES}
+    size = out.get("size")
+    if size is not None:
+        # input of G's up-block i is 4 * 2**i; D's blocks see size/2 ... 4
+        for key in ("g_attention_at", "d_attention_at"):
+            at = out.get(key)
+            if at and (at & (at - 1) or not 4 <= at <= size // 2):
+                raise ConfigError(
+                    f"{key}: expected 0 (none) or a power of two from 4 to {size // 2} "
+                    f"(a resolution inside the network at size {size}), got {at}"
+                )
+        downs = out.get("f_downs")
+        if downs is not None and size >> downs < 4:
+            raise ConfigError(
+                f"f_downs: expected at most {int(math.log2(size)) - 2} at size {size} "
+                f"(F's features must stay at least 4 px wide), got {downs}"
+            )
+        if downs is not None and out.get("f_channels", 2**downs) < 2**downs:
+            raise ConfigError(
+                f"f_channels: expected at least {2**downs} with f_downs {downs} "
+                f"(F halves its width at each downsampling), got {out['f_channels']}"
+            )
+    return out
 
 
 # Settings of earlier releases, measured and removed (docs/c2mnist.md: they did not help). A saved
@@ -143,7 +289,7 @@ RETIRED = {
 def _drop_retired(d: dict) -> dict:
     used = [k for k, off in RETIRED.items() if k in d and off is not None and d[k] != off]
     if used:
-        raise ValueError(
+        raise ConfigError(
             f"uses {', '.join(f'{k}={d[k]!r}' for k in used)}, a setting this version no longer has"
         )
     return {k: v for k, v in d.items() if k not in RETIRED}

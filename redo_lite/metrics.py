@@ -11,8 +11,9 @@ matches best. Two conventions, both reported:
   Strict: the regions must mean the same thing everywhere.
 
 Label 0 of a ground-truth map is the background; ``iou`` is the mean IoU over the object regions
-(labels 1..n-1). For n=2 that is the foreground IoU the paper reports; for colored-2-MNIST it is the
-mean over the two digits. A region whose union is empty in an image is left out of that image's mean.
+(labels 1..n-1). For n=2 that is the foreground IoU the paper reports; for colored-2-MNIST it is
+the mean over the two digits. A region whose union is empty in an image is left out of that
+image's mean.
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ def score(pred: torch.Tensor, gt: torch.Tensor, n: int) -> dict:
         "permutation": list(perms[split_p]),
         "per_image_iou": per_image_iou.tolist(),
     }
+
+
+def rename_to_truth(pred: torch.Tensor, gt: torch.Tensor, n: int) -> torch.Tensor:
+    """Predicted label maps renamed with each image's own best permutation (by object IoU, as
+    ``score`` chooses it), so that label g means the truth's region g: for pictures that compare
+    colours. pred, gt: B,H,W ints -> B,H,W."""
+    perms, _, iou = permutation_tables(pred, gt, n)
+    best = iou[:, :, 1:].nanmean(2).nan_to_num(-1).argmax(1)  # B
+    # perm[g] = predicted region given to true region g; its inverse maps a prediction to g
+    inverse = torch.tensor([[p.index(k) for k in range(n)] for p in perms])  # P, n
+    return inverse[best].gather(1, pred.flatten(1).long()).view_as(pred)
 
 
 def region_areas(pred: torch.Tensor, n: int) -> torch.Tensor:

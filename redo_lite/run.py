@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image
 from . import checkpoint as ckpt
 from .config import Config
 from .data import DOWNSCALE, ImageFolderData, list_images, open_image, resize_shorter, to_rgb
+from .files import WriteError, atomic_write, check_regular, make_folder
 from .nets import build_nets
 
 UPSAMPLE = "guided"  # how labels go back to an image's own size (segment_image)
@@ -20,12 +22,22 @@ def load_run(run_dir, which: str = "best", device=None) -> tuple[Config, dict]:
     """(config, networks in eval mode, on ``device``: the CPU by default) from RUN/config.json and
     RUN/best.pt (or last.pt)."""
     run = Path(run_dir)
+    if not run.is_dir():
+        raise ckpt.CheckpointError(
+            f"{run}: " + ("no such run folder" if not run.exists() else "not a folder (--run)")
+        )
+    if not (run / "config.json").exists() and not (run / "config.json").is_symlink():
+        raise ckpt.CheckpointError(f"{run}: no config.json here; is this a run folder?")
     cfg = Config.load(run / "config.json")
     path = run / f"{which}.pt"
     if which == "best" and not path.exists():
         path = run / "last.pt"
+        if not path.exists():
+            raise ckpt.CheckpointError(
+                f"{run}: no best.pt or last.pt yet (a run writes them at its first evaluation)"
+            )
     state = ckpt.load(path)
-    if not isinstance(state, dict) or "nets" not in state:
+    if not isinstance(state.get("nets"), dict):
         raise ckpt.CheckpointError(f"{path}: not a redo_lite checkpoint (no 'nets' entry)")
     ckpt.check_config(cfg, state, path, hint=f" (the preset in {run / 'config.json'})")
     nets = build_nets(cfg)
@@ -183,20 +195,54 @@ def segment_image(
     return up.argmax(0).to(torch.uint8).numpy()
 
 
-def segment_folder(run_dir, images_dir, out_dir) -> list[Path]:
-    """Write OUT/<stem>.png (uint8 label map at each input's size) for every image. All inputs
-    are read and checked first, so a bad file stops the job before anything is written."""
+def check_out_folder(images_dir: Path, out: Path, inputs, targets, overwrite: bool) -> None:
+    """Refuse an output folder that is, or lies inside, the input folder; an output file that is
+    an input file (through a link, say); and, unless ``overwrite``, any output that exists."""
+    img_real, out_real = Path(images_dir).resolve(), Path(out).resolve()
+    if (
+        out_real == img_real
+        or img_real in out_real.parents
+        or (out.is_dir() and os.path.samefile(out, images_dir))
+    ):
+        raise WriteError(
+            f"{out}: is inside --images {images_dir}; label maps would mix with (or replace) the "
+            "images: choose an --out outside it"
+        )
+    if out.exists() and not out.is_dir():
+        raise WriteError(f"{out}: exists and is not a folder; choose another --out")
+    sources = {p.resolve() for p in inputs}
+    existing = []
+    for t in targets:
+        if t.resolve() in sources:
+            raise WriteError(f"{t}: is one of the input images; choose another --out")
+        if t.exists() or t.is_symlink():
+            if not t.is_file():
+                check_regular(t, "label map", WriteError)
+            existing.append(t)
+    if existing and not overwrite:
+        raise WriteError(
+            f"{existing[0]}: already exists ({len(existing)} of the {len(targets)} label maps to "
+            "write are there); pass --overwrite to replace them, or choose another --out"
+        )
+
+
+def segment_folder(run_dir, images_dir, out_dir, overwrite: bool = False) -> list[Path]:
+    """Write OUT/<stem>.png (uint8 label map at each input's displayed size) for every image.
+    Everything is checked first (the folders, every input image, the run), so a bad input stops
+    the job before anything is written; nothing in --images is ever written, and nothing in OUT
+    is replaced without ``overwrite``."""
+    images_dir, out = Path(images_dir), Path(out_dir)
+    files = list_images(images_dir)
+    targets = {stem: out / f"{stem}.png" for stem in files}
+    check_out_folder(images_dir, out, files.values(), list(targets.values()), overwrite)
     cfg, nets = load_run(run_dir)
-    files = list_images(Path(images_dir))
     images = {stem: open_image(p) for stem, p in files.items()}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, "--out folder")
     written = []
     for stem, img in images.items():
         labels = segment_image(nets["F"], img, cfg.size)
-        path = out / f"{stem}.png"
-        tmp = path.with_name(path.name + ".tmp")
-        Image.fromarray(labels, "L").save(tmp, format="PNG")
-        tmp.replace(path)
+        path = targets[stem]
+        make_folder(path.parent, "--out folder")
+        atomic_write(path, lambda f, a=labels: Image.fromarray(a, "L").save(f, format="PNG"))
         written.append(path)
     return written

@@ -29,9 +29,11 @@ from . import checkpoint as ckpt
 from .config import Config
 from .data import ImageFolderData
 from .evaluation import evaluate, predict
+from .files import append_line
 from .metrics import region_areas
 from .nets import build_nets
 from .process import sample_z
+from .runfolder import open_run
 from .step import make_optimizers, train_step
 
 __all__ = [
@@ -87,7 +89,7 @@ class Trainer:
         cfg: Config,
         data_dir,
         run_dir,
-        seed: int = 0,
+        seed: int | None = None,
         device: str | None = None,
         progress: bool = True,
         amp: bool = False,
@@ -96,10 +98,8 @@ class Trainer:
         tf32: bool = False,
     ):
         self.cfg, self.run, self.seed, self.step_fn = cfg, Path(run_dir), seed, step_fn
-        self.world, self.rank = (
-            int(os.environ.get("WORLD_SIZE", "1")),
-            int(os.environ.get("RANK", "0")),
-        )
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's processes
+        self.rank = int(os.environ.get("RANK", "0"))
         self.main = self.rank == 0  # rank 0 alone writes files
         self.device = self._init_device(device, tf32)
         # bf16 autocast when asked here (--amp) or by the config (a preset that trains faster so)
@@ -111,15 +111,18 @@ class Trainer:
         self.attempt = self.restarts = self.step = self.total_steps = 0
         self.elapsed, self.best = 0.0, -math.inf
         self._sums, self._count = {}, 0  # losses summed since the last log row
-        self.run.mkdir(parents=True, exist_ok=True)
-        self.resumed = (self.run / "last.pt").exists()
-        if self.resumed:
-            self._resume()
-        else:
-            if self.main:
-                cfg.save(self.run / "config.json")
-                self.log_path.write_text("")
-            self._fresh()
+        # the run folder: ours only (its marker), locked, tied to this data and seed (runfolder.py)
+        self.folder = open_run(self.run, main=self.main)
+        with self.folder.released_on_error():
+            self.seed = self.folder.record_inputs(data_dir, self._fingerprint(), seed)
+            self.resumed = (self.run / "last.pt").exists()
+            if self.resumed:
+                self._resume()
+            else:
+                if self.main:
+                    cfg.save(self.run / "config.json")
+                    self.log_path.write_text("")
+                self._fresh()
 
     # ============================================================================================
     # The loop
@@ -129,34 +132,25 @@ class Trainer:
         (restarts and earlier sessions of this run counted in). ``callback(trainer)`` runs after
         every evaluation (the notebooks' live plots). Ctrl-C stops at the end of the current step
         and saves ``last.pt``: run again to resume."""
-        steps = self.cfg.steps if steps is None else steps
+        cfg = self.cfg
+        steps = cfg.steps if steps is None else steps
         budget = math.inf if minutes is None else 60 * minutes
-        if (
-            self.step >= steps or self.elapsed >= budget
-        ):  # a finished run: nothing to do, log nothing
-            return self._finished(steps, budget)
-        bar = tqdm(
-            total=steps,
-            initial=self.step,
-            disable=not self.progress,
-            desc=f"train {self.run.name}",
-            dynamic_ncols=True,
-        )
+        if self.step >= steps or self.elapsed >= budget:
+            return self._finished(steps, budget)  # a finished run: nothing to do, log nothing
+        bar = self._progress_bar(steps)
         self._clock = time.perf_counter()
         with _deferred_interrupt() as interrupted:
             while not interrupted():
                 # 1. two independent batches of real images, and fresh noise for every region
                 x_gen, x_real, z = self.draw()
                 # 2. the ReDO step: F, the G_k and δ, then D (redo_lite/step.py, or yours)
-                losses = self.step_fn(
-                    self.step_nets, self.opts, x_gen, x_real, z, self.cfg.lambda_z
-                )
+                losses = self.step_fn(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z)
                 # 3. count the step; the averaged F follows the live one; NaN stops the run
                 self.after_step(losses, bar)
                 done = self.step >= steps or self.elapsed >= budget
-                if self.step % self.cfg.log_every == 0:
+                if self.step % cfg.log_every == 0:
                     self.log_losses(bar)  # 4. the mean losses since the last row
-                if self.step % self.cfg.eval_every == 0 or done:
+                if self.step % cfg.eval_every == 0 or done:
                     scores = self.validate()  # 5. validation IoU (or, unlabelled, region areas)
                     self.keep_best(scores)  # 6. best.pt: the best F on validation so far
                     if self.collapsed(scores):  # 7. a region lost early: rebuild, start again
@@ -333,7 +327,9 @@ class Trainer:
 
         if not self.main:  # rank 0 writes best.pt; it alone scores it
             return None
-        test = _labelled_split(Path(data_dir), "test", self.cfg)
+        read = getattr(self, "_test", None)
+        same = read is not None and read[0] == Path(data_dir).resolve()
+        test = read[1] if same else _labelled_split(Path(data_dir), "test", self.cfg)
         if test is None:
             return None
         m = evaluate_run(self.run, data_dir, "test", device=self.device, data=test)
@@ -343,6 +339,10 @@ class Trainer:
     # ============================================================================================
     # Helpers: time, logs, batches, several processes
     # ============================================================================================
+    def _progress_bar(self, steps: int):
+        return tqdm(total=steps, initial=self.step, disable=not self.progress,
+                    desc=f"train {self.run.name}", dynamic_ncols=True)  # fmt: skip
+
     def _tick(self) -> None:
         now = time.perf_counter()
         self.elapsed += now - self._clock
@@ -372,8 +372,11 @@ class Trainer:
             "minutes": round(self.elapsed / 60, 3),
             **row,
         }
-        with open(self.log_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_line(self.log_path, json.dumps(row))  # a failed write leaves no half row
+
+    def close(self) -> None:
+        """Let other processes train this run folder (the lock also goes when the process ends)."""
+        self.folder.release()
 
     def _score(self, F) -> dict:
         m = evaluate(F, self.val_data)
@@ -432,6 +435,8 @@ class Trainer:
         cfg = self.cfg
         train = ImageFolderData(root, "train", cfg.size, cfg.regions, masks="none")
         val = _labelled_split(root, "val", cfg, limit=cfg.eval_images)
+        # the test split is read now as well: a bad file in it stops the run before it trains
+        self._test = (root.resolve(), _labelled_split(root, "test", cfg)) if self.main else None
         return train, val
 
     # ============================================================================================
@@ -479,8 +484,16 @@ class Trainer:
     def _resume(self) -> None:
         path = self.run / "last.pt"
         state = ckpt.load(path)
+        ckpt.require(state, RESUME_KEYS, path)
         ckpt.check_config(self.cfg, {"config": {}, **state}, path, hint="; use another --out")
-        self.attempt, self.seed = state["attempt"], state["seed"]
+        if state["seed"] != self.seed:  # a last.pt copied in from another run
+            raise ckpt.CheckpointError(
+                f"{path}: saved by a run with seed {state['seed']}, but this run folder records "
+                f"seed {self.seed} ({self.run / 'redo_run.json'}); use another --out"
+            )
+        if self.main and not (self.run / "config.json").exists():
+            self.cfg.save(self.run / "config.json")  # deleted: the checkpoint's settings restored
+        self.attempt = state["attempt"]
         self._fresh()
         ckpt.load_nets(self.nets, state["nets"], path)
         if self.F_ema is not None:
@@ -491,16 +504,39 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         for k in ("step", "restarts", "total_steps", "elapsed", "best"):
             setattr(self, k, state[k])
-        if self.main:  # drop the log rows written after that checkpoint
+        if self.main:  # drop the log rows written after that checkpoint, but a final test score
             rows = (
                 self.log_path.read_text().splitlines(keepends=True)
                 if self.log_path.exists()
                 else []
             )
-            ckpt.atomic_write_text(self.log_path, "".join(rows[: state["log_lines"]]))
+            kept = rows[: state["log_lines"]] + [
+                r for r in rows[state["log_lines"] :] if _is_test_row(r)
+            ]  # (a test row is written after training ended: never part of a step cut short)
+            if kept != rows:
+                ckpt.atomic_write_text(self.log_path, "".join(kept))
+
+    def _fingerprint(self) -> dict:
+        """The data this run trains and selects on, for the run folder's record."""
+        fp = {"train": self.train_data.fingerprint()}
+        if self.val_data is not None:
+            fp["val"] = self.val_data.fingerprint()
+        return fp
 
     def _log_lines(self) -> int:
         return len(self.log_path.read_text().splitlines()) if self.log_path.exists() else 0
+
+
+def _is_test_row(line: str) -> bool:
+    try:
+        return json.loads(line).get("kind") == "test"
+    except (ValueError, AttributeError):
+        return False
+
+
+# what a resume reads from last.pt (a file without them is named, not a KeyError)
+RESUME_KEYS = ("nets", "opts", "rng", "torch_rng", "step", "attempt", "restarts", "total_steps")
+RESUME_KEYS += ("elapsed", "best", "seed", "log_lines")
 
 
 def _labelled_split(root: Path, split: str, cfg: Config, limit: int | None = None):

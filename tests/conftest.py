@@ -33,7 +33,7 @@ def tiny_config(**kw) -> Config:
 
 
 def load_script(relpath: str):
-    """Import a script that is not in a package (benchmarks/, tools/) by its path from the repo root."""
+    """Import a script outside the packages (benchmarks/, tools/) by its path from the root."""
     path = Path(__file__).resolve().parents[1] / relpath
     spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)

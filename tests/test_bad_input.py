@@ -110,7 +110,7 @@ def test_mask_problems_are_named(tmp_path):
         "rgb mask": (save(rgb()), r"a.png: a mask must be a single-channel label map"),
         "not an image": (lambda p: p.write_text("nope"), r"masks/a.png: cannot read this image"),
     }
-    for i, (name, (writer, message)) in enumerate(cases.items()):
+    for i, (writer, message) in enumerate(cases.values()):
         root = folder(tmp_path / str(i), {"a.png": save(rgb())}, {"a.png": writer})
         with pytest.raises(DataError, match=message):
             ImageFolderData(root, "train", 16, 2)
@@ -138,7 +138,7 @@ def test_split_and_stem_problems_are_named(tmp_path):
             16,
             2,
         )
-    with pytest.raises(DataError, match=r"images: no such folder"):
+    with pytest.raises(DataError, match=r"nowhere: no such folder"):
         ImageFolderData(tmp_path / "nowhere", "train", 16, 2)
     d = ImageFolderData(
         folder(tmp_path / "d", {"été.png": save(rgb())}, split="été\n"), "train", 16, 2

@@ -41,7 +41,7 @@ ARGS = [
 
 
 def losses(run):
-    rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     return [
         (r["step"], r["loss_g"], r["loss_z"], r["loss_d"]) for r in rows if r["kind"] == "train"
     ]
@@ -97,7 +97,7 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(tiny_c2
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = losses(one), losses(two)
     assert len(a) == len(b) == 4
-    for ra, rb in zip(a, b):
+    for ra, rb in zip(a, b, strict=True):
         assert ra[0] == rb[0]
-        for x, y in zip(ra[1:], rb[1:]):
+        for x, y in zip(ra[1:], rb[1:], strict=True):
             assert abs(x - y) <= 1e-4 * max(1.0, abs(x)), (ra, rb)

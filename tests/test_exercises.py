@@ -21,12 +21,13 @@ MISTAKES = [(name, i) for name, ex in EXERCISES.items() for i in range(len(ex.mi
 
 
 def _exercise_cells():
-    """(notebook stem, exercise name, the notebook's imports up to there, the exercise's code)."""
+    """(notebook stem, exercise name, the notebook's imports up to there and its earlier solved
+    exercises (a later one may build on them), the exercise's code)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     out = []
     for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
-        imports = []
+        imports, solved = [], []
         for cell in json.loads(path.read_text())["cells"]:
             if cell["cell_type"] != "code":
                 continue
@@ -41,7 +42,9 @@ def _exercise_cells():
                     # up to the next statement: the block's END marker is a comment after it
                     code = "\n".join(lines[node.lineno - 1 : end and end - 1]).rstrip()
                     if isinstance(node, ast.FunctionDef | ast.ClassDef) and "### BEGIN" in code:
-                        out.append((path.stem, node.name, "\n".join(imports), code))
+                        before = "\n".join(imports + solved)
+                        out.append((path.stem, node.name, before, code))
+                        solved.append(code)
     return out
 
 

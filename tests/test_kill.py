@@ -63,7 +63,7 @@ def env():
 
 
 def rows(run):
-    return [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
 @pytest.mark.slow
@@ -112,7 +112,10 @@ def test_sigkill_and_restart_end_where_an_uninterrupted_run_ends(tiny_c2mnist, t
     )  # weights, optimiser
     assert a["best"] == b["best"] and torch.equal(a["rng"], b["rng"])  # best score, RNG
     ra, rb = rows(whole), rows(killed)
-    key = lambda r: (r["kind"], r["attempt"], r["step"])
+
+    def key(r):
+        return r["kind"], r["attempt"], r["step"]
+
     assert [key(r) for r in ra] == [key(r) for r in rb]  # no duplicated or lost rows
     assert not list(killed.glob("*.tmp"))
 
@@ -131,7 +134,8 @@ def test_a_crash_mid_write_leaves_the_last_complete_checkpoint(tiny_c2mnist, tmp
         f.write('{"kind": "train", "step": 4, "trunc')  # and a half-written row
     again = Trainer(tiny_config(), tiny_c2mnist, tmp_path / "run", progress=False)
     assert again.step == 3 and not (tmp_path / "run" / "last.pt.tmp").exists()
-    assert all(json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
+    log = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert all(json.loads(line) for line in log)
 
 
 def test_a_pickled_payload_is_refused(tmp_path):

@@ -10,9 +10,10 @@ STOP = "fill in the ... blanks below, then delete this line"
 
 
 def course(tmp_path, *cells, name="01_demo.ipynb"):
-    """A course folder with one solution notebook made of ``cells`` ("md:" marks markdown)."""
+    """A course folder with one solution notebook made of ``cells`` ("md:" marks markdown), after
+    the Colab install cell every course notebook starts with (cell 0)."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [
+    nb.cells = [nbformat.v4.new_code_cell(gen.install_cell_source())] + [
         nbformat.v4.new_markdown_cell(c[3:])
         if c.startswith("md:")
         else nbformat.v4.new_code_cell(c)
@@ -24,7 +25,9 @@ def course(tmp_path, *cells, name="01_demo.ipynb"):
 
 
 def learner_cell(root, index, name="01_demo.ipynb") -> str:
-    return nbformat.read(root / "notebooks" / name, as_version=4).cells[index].source
+    """The index-th cell of a learner copy, not counting the Colab install cell the generator adds."""
+    cells = nbformat.read(root / "notebooks" / name, as_version=4).cells
+    return [c for c in cells if not c.source.startswith(gen.INSTALL_MARK)][index].source
 
 
 SOLVED = '''def running(x, ys):
@@ -126,7 +129,7 @@ def test_a_solution_line_left_in_the_learner_copy_is_a_leak(tmp_path, capsys):
     assert gen.main(["--root", str(root)]) == 1  # written, but reported
     assert gen.main(["--root", str(root), "--check"]) == 1
     out = capsys.readouterr().out
-    assert "notebooks/01_demo.ipynb cell 0 line 1: gives away the solution line" in out
+    assert "notebooks/01_demo.ipynb cell 1 line 1: gives away the solution line" in out
     assert "torch.relu(1 - x).mean()" in out
 
 
@@ -144,7 +147,7 @@ def test_a_hint_nearly_equal_to_a_solution_line_is_a_leak(tmp_path, capsys):
     root = course(tmp_path / "a", head + leaky + body)
     assert gen.main(["--root", str(root), "--check"]) == 1
     out = capsys.readouterr().out
-    assert "notebooks/01_demo.ipynb cell 0 line 2: the hint" in out and "similarity" in out
+    assert "notebooks/01_demo.ipynb cell 1 line 2: the hint" in out and "similarity" in out
     root = course(tmp_path / "b", head + fine + body)
     assert gen.main(["--root", str(root)]) == 0
 
@@ -154,7 +157,7 @@ def test_a_learner_copy_that_does_not_compile_is_refused(tmp_path, capsys):
     root = course(tmp_path, solved)
     assert gen.main(["--root", str(root), "--check"]) == 1
     out = capsys.readouterr().out
-    assert "notebooks/01_demo.ipynb cell 0 line 4: the learner copy does not compile" in out
+    assert "notebooks/01_demo.ipynb cell 1 line 4: the learner copy does not compile" in out
     with pytest.raises(gen.ExerciseError, match="does not compile"):
         gen.compile_cell("def f(:\n    pass", "cell")
 
@@ -162,14 +165,14 @@ def test_a_learner_copy_that_does_not_compile_is_refused(tmp_path, capsys):
 def test_broken_markers_name_the_notebook_and_cell(tmp_path, capsys):
     root = course(tmp_path, "x = 1", "def f():\n    ### BEGIN SOLUTION\n    return 1")
     assert gen.main(["--root", str(root), "--check"]) == 1
-    assert "solutions/01_demo.ipynb cell 1: line 2: ### BEGIN SOLUTION without ### END" in (
+    assert "solutions/01_demo.ipynb cell 2: line 2: ### BEGIN SOLUTION without ### END" in (
         capsys.readouterr().out
     )
     root = course(
         tmp_path / "b", "if a:\n    pass\n### BEGIN SOLUTION\nelif b:\n    pass\n### END SOLUTION"
     )
     assert gen.main(["--root", str(root), "--check"]) == 1
-    assert "solutions/01_demo.ipynb cell 0: line 1 of the block: invalid syntax" in (
+    assert "solutions/01_demo.ipynb cell 1: line 1 of the block: invalid syntax" in (
         capsys.readouterr().out
     )
 

@@ -46,7 +46,7 @@ def test_per_image_permutation_is_more_lenient_than_one_for_the_split():
 def test_all_background_prediction_scores_zero_object_iou():
     gt = blocks()
     s = score(torch.zeros_like(gt), gt, 3)
-    # the best permutation gives the one predicted region to a digit: IoU 16/64 there, 0 for the other
+    # the best permutation gives the one predicted region to a digit: IoU 16/64 there, 0 elsewhere
     assert s["iou"] == (16 / 64 + 0) / 2
     assert s["acc"] == 39 / 64  # 64 - 16 - 9 background pixels
 
@@ -94,3 +94,16 @@ def test_split_accuracy_takes_its_own_best_permutation():
     pred = torch.zeros_like(gt)  # one region everywhere: the IoU permutation gives it to a digit
     s = score(pred, gt, 3)
     assert s["acc_split"] == 39 / 64  # but accuracy gives it to the background
+
+
+def test_rename_to_truth_undoes_each_images_own_permutation():
+    from redo_lite.metrics import rename_to_truth
+
+    gt = blocks(b=6)
+    pred = torch.stack(
+        [torch.tensor(p)[g] for p, g in zip(itertools.permutations(range(3)), gt, strict=True)]
+    )
+    pred[0, 0, 0] = 2  # one wrong pixel stays wrong, under its new name
+    renamed = rename_to_truth(pred, gt, 3)
+    assert torch.equal(renamed[1:], gt[1:])
+    assert renamed[0, 0, 0] == 2 and torch.equal(renamed[0].flatten()[1:], gt[0].flatten()[1:])

@@ -109,7 +109,10 @@ def test_orthogonal_init_reaches_spectrally_normalised_weights():
 
 def test_spectral_norm_is_only_where_the_paper_puts_it():
     nets = build_nets(tiny_config())
-    sn = lambda m: any(hasattr(x, "parametrizations") for x in m.modules())
+
+    def sn(m):
+        return any(hasattr(x, "parametrizations") for x in m.modules())
+
     assert not sn(nets["F"])  # F: weight decay instead
     assert sn(nets["G"]) and sn(nets["D"]) and sn(nets["Z"])
     assert not hasattr(nets["D"].head, "parametrizations")  # final linear layers are not SN
@@ -122,8 +125,8 @@ def test_ppm_can_be_switched_off():
 
 
 def test_flowers_paper_matches_the_official_parameter_counts():
-    # Reference figures (shared/research/redo_reference.md §1): F 0.275 M, G 15.9 M (2 regions,
-    # ch=32), D 38.4 M, delta 38.5 M.
+    # The official code's networks at Flowers' settings: F 0.275 M, G 15.9 M (2 regions, ch=32),
+    # D 38.4 M, delta 38.5 M.
     counts = count_parameters(build_nets(get_preset("flowers-paper")))
     assert round(counts["F"] / 1e6, 3) == 0.275
     assert round(counts["G"] / 1e6, 1) == 15.9
@@ -136,7 +139,7 @@ def test_describe_prints_the_reference_counts_for_lfw_paper():
     import subprocess
     import sys
 
-    # shared/research/redo_reference.md: G 61.9 M at ch=64 (2 regions); D, delta and F as for Flowers
+    # The official code at LFW's settings: G 61.9 M at ch=64 (2 regions); D, delta, F as for Flowers
     out = json.loads(
         subprocess.run(
             [sys.executable, "-m", "redo_lite", "describe", "--preset", "lfw-paper"],
@@ -150,9 +153,10 @@ def test_describe_prints_the_reference_counts_for_lfw_paper():
 
 
 def test_cub_paper_has_the_flowers_architecture():
-    arch = lambda c: {
-        k: v for k, v in c.to_dict().items() if k not in ("preset", "eval_images", "lambda_z")
-    }
+    def arch(c):
+        skip = ("preset", "eval_images", "lambda_z")
+        return {k: v for k, v in c.to_dict().items() if k not in skip}
+
     assert arch(get_preset("cub-paper")) == arch(get_preset("flowers-paper"))
     assert get_preset("lfw-paper").lambda_z == 15.0 and get_preset("flowers-paper").lambda_z == 5.0
 

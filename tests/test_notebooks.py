@@ -25,6 +25,7 @@ def fast_mode(monkeypatch, tmp_path):
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("REDO_RUN", str(tmp_path / "nb08-run"))
     monkeypatch.setenv("REDO_FLOWERS_RUN", str(tmp_path / "nb10-run"))
+    monkeypatch.setenv("REDO_SHAPES_RUN", str(tmp_path / "nb11-shapes-run"))
     monkeypatch.setenv("MPLBACKEND", "agg")
 
 
@@ -62,11 +63,11 @@ def test_solution_runs_and_every_check_passes(path, tmp_path):
         progress_bar=False,
     )
     lines = outputs(out)
-    checks = [l for l in lines if l.startswith("CHECK ")]
+    checks = [line for line in lines if line.startswith("CHECK ")]
     n_exercises = sum("### BEGIN SOLUTION" in c.source for c in out.cells if c.cell_type == "code")
-    assert not [l for l in checks if not l.startswith("CHECK PASS")], checks
+    assert not [c for c in checks if not c.startswith("CHECK PASS")], checks
     assert len(checks) >= max(1, n_exercises - 1), f"too few check cells ran: {checks}"
-    results = [json.loads(l[len("RESULT ") :]) for l in lines if l.startswith("RESULT ")]
+    results = [json.loads(ln[len("RESULT ") :]) for ln in lines if ln.startswith("RESULT ")]
     if path.stem.startswith("08"):
         (r,) = results
         assert r["iou"] > r["trivial_iou"], r  # the fast training run beats all-background
@@ -108,7 +109,7 @@ def test_learner_copy_stops_at_its_first_exercise(path, tmp_path):
     assert err.value.ename == "NotImplementedError", err.value.evalue
     assert err.value.cell_index == first_use, (err.value.cell_index, first_use)
     ran = nbformat.read(tmp_path / path.name, as_version=4)
-    assert any(l.startswith("CHECK TODO") for l in outputs(ran))
+    assert any(line.startswith("CHECK TODO") for line in outputs(ran))
 
 
 def test_nbval_reruns_the_solutions(tmp_path):
@@ -118,6 +119,7 @@ def test_nbval_reruns_the_solutions(tmp_path):
         "REDO_RUN": str(tmp_path / "nb08-run"),
         "MPLBACKEND": "agg",
         "REDO_FLOWERS_RUN": str(tmp_path / "nb10-run"),
+        "REDO_SHAPES_RUN": str(tmp_path / "nb11-shapes-run"),
     }
     r = subprocess.run(
         [

@@ -11,13 +11,11 @@ import pytest
 from PIL import Image
 
 from data_prep import cub, flowers, flowers_lfw, lfw
+from data_prep.fixtures import disc as blob
 from redo_lite.data import ImageFolderData
 
 ROOT = Path(__file__).resolve().parents[1]
 rng = np.random.default_rng(0)
-
-
-from data_prep.fixtures import disc as blob
 
 
 def make_flowers(src: Path, n=6, h=60, w=80):
@@ -62,13 +60,17 @@ def test_flowers_from_extracted_files_uses_the_official_swapped_splits(tmp_path)
     src = make_flowers(tmp_path / "src")
     info = flowers.build(tmp_path / "out", src, size=32)
     assert info["counts"] == {"train": 3, "val": 1, "test": 2}
-    split = lambda s: (tmp_path / "out" / "splits" / f"{s}.txt").read_text().split()
+
+    def split(s):
+        return (tmp_path / "out" / "splits" / f"{s}.txt").read_text().split()
+
     assert split("train") == ["image_00004", "image_00005", "image_00006"]  # tstid
     assert split("test") == ["image_00001", "image_00002"]  # trnid
     d = ImageFolderData(tmp_path / "out", "test", 32, 2, need_masks=True)
     assert d.images.shape == (2, 3, 32, 32)
-    # the mask is derived at full resolution from the decoded JPEG (ringing included, as the official
-    # code), then resized with nearest neighbour and centre-cropped: 60x80 -> 32x43 -> columns 5..36
+    # the mask is derived at full resolution from the decoded JPEG (ringing included, as the
+    # official code), then resized with nearest neighbour and centre-cropped:
+    # 60x80 -> 32x43 -> columns 5..36
     full = flowers.flower_mask(Image.open(src / "segmim" / "segmim_00001.jpg"))
     expected = np.asarray(Image.fromarray(full).resize((43, 32), Image.NEAREST))[:, 5:37]
     assert np.array_equal(d.masks[0].numpy(), expected)
@@ -122,8 +124,11 @@ def test_flowers_bad_sources_are_named(tmp_path):
     (src / "setid.mat").write_text("not a mat file")
     with pytest.raises(ValueError, match=r"setid.mat: not a Flowers setid.mat"):
         flowers.build(tmp_path / "out_c", src, size=16)
-    with pytest.raises(FileNotFoundError, match=r"102flowers.tgz: not found"):
+    with pytest.raises(FileNotFoundError, match=r"empty_source_folder: no such folder \(--from\)"):
         flowers.build(tmp_path / "out_d", tmp_path / "empty_source_folder", size=16)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"empty/jpg: not found.*102flowers.tgz"):
+        flowers.build(tmp_path / "out_e", tmp_path / "empty", size=16)
 
 
 def make_lfw(src: Path):
@@ -194,16 +199,17 @@ def test_flowers_lfw_is_the_union_of_both(tmp_path):
     f = tmp_path / "f"
     flowers.build(f, make_flowers(tmp_path / "fs"), size=16)
     l_src = make_lfw(tmp_path / "ls")
-    l = tmp_path / "l"
-    lfw.build(l, l_src, l_src / "datasplits", size=16)
-    info = flowers_lfw.build(tmp_path / "out", f, l, size=16)
+    lfw_out = tmp_path / "l"
+    lfw.build(lfw_out, l_src, l_src / "datasplits", size=16)
+    info = flowers_lfw.build(tmp_path / "out", f, lfw_out, size=16)
     assert info["counts"] == {"train": 5, "val": 3, "test": 3}
     test = ImageFolderData(tmp_path / "out", "test", 16, 2, need_masks=True)
     assert sorted(test.stems) == ["flowers_image_00001", "flowers_image_00002", "lfw_Cy_C_0001"]
 
 
-# Every odd or broken image kind of tests/test_bad_input.py, planted in each script's upstream layout:
-# the documented conversions go through, the broken files stop the script with the file named.
+# Every odd or broken image kind of tests/test_bad_input.py, planted in each script's upstream
+# layout: the documented conversions go through, the broken files stop the script with the file
+# named.
 from test_bad_input import REFUSED  # noqa: E402
 
 

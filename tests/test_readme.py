@@ -1,15 +1,49 @@
+"""The README is the front page: what it promises is what CI runs and what the repository holds."""
+
+import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
 
 
-def test_ci_runs_exactly_the_readme_commands():
-    readme = (ROOT / "README.md").read_text()
+def code_lines(text: str) -> set[str]:
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, re.M | re.S)
+    return {line.strip() for block in blocks for line in block.splitlines()}
+
+
+def test_ci_runs_exactly_the_readme_test_command():
     ci = [
-        l
-        for l in (ROOT / ".ci" / "run").read_text().splitlines()
-        if l.startswith(("python3 ", "bash "))
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.startswith(("python3 ", "bash "))
     ]
-    assert len(ci) == 2
-    for line in ci:
-        assert f"\n{line}\n" in readme, f"README does not show the CI command: {line}"
+    assert len(ci) == 1, ci
+    assert ci[0] in code_lines(README), f"README does not show the CI command: {ci[0]}"
+
+
+def test_the_front_page_is_short_and_links_the_paper_the_code_and_the_picture():
+    assert len(README.splitlines()) <= 200
+    assert "https://arxiv.org/abs/1905.13539" in README
+    assert "https://github.com/mickaelChen/ReDO" in README
+    for image in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", README):
+        if not image.startswith("http"):
+            assert (ROOT / image).is_file(), (
+                f"README shows a picture that is not committed: {image}"
+            )
+    assert "docs/figures/redraws.png" in README
+
+
+# Pages written beside the front page (with the exercises, colored-2-MNIST, IEM and the annotated
+# package): a link to one of them is skipped, visibly, while the page is not in the checkout.
+ALONGSIDE = {"docs/authoring.md", "docs/c2mnist.md", "docs/iem.md", "docs/equations.md"}
+
+
+def test_every_docs_link_in_the_readme_exists():
+    links = set(re.findall(r"\]\((docs/[^)#\s]+)", README))
+    missing = sorted(t for t in links if not (ROOT / t).exists())
+    assert not set(missing) - ALONGSIDE, f"README links to missing pages: {missing}"
+    if missing:
+        pytest.skip(f"README links to {missing}, not in this checkout yet")

@@ -73,7 +73,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_c2mnist, 
 
 def test_collapse_restart_is_logged_counted_and_bounded(tiny_c2mnist, tmp_path):
     cfg = tiny_config(
-        restart_min_area=1.01,
+        restart_min_area=1.0,
         restart_after=0,
         restart_before=100,
         max_restarts=2,

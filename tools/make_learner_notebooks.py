@@ -7,7 +7,8 @@ copy keeps the block's scaffold: ``raise NotImplementedError("exercise: <hint> â
 indentation (the step comments) and one blank per top-level statement: ``a = ...`` for an
 assignment, ``return ...`` for a return, ``...`` for anything else (a call, a loop and its body).
 Outputs, execution counts and widget state are stripped from both copies, and the "Open in Colab"
-badge points at each copy. How to write an exercise: docs/authoring.md.
+badge points at each copy; the Colab install cell is written from the repository address in
+pyproject.toml ``[project.urls]``. How to write an exercise: docs/authoring.md.
 
     python tools/make_learner_notebooks.py           # write notebooks/
     python tools/make_learner_notebooks.py --check   # write nothing; exit 1 when notebooks/ is
@@ -31,12 +32,50 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-REPO = "redo-course/redo-course"
+
+
+def project_urls(pyproject: Path = ROOT / "pyproject.toml") -> dict:
+    """``[project.urls]`` of pyproject.toml: the one place the repository's address is written."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: tomllib is new in 3.11
+        import re as _re
+
+        text = pyproject.read_text().split("[project.urls]", 1)[1].split("\n[", 1)[0]
+        return dict(_re.findall(r'^"?([^"=\n]+?)"?\s*=\s*"([^"]+)"', text, _re.M))
+    with open(pyproject, "rb") as f:
+        return tomllib.load(f)["project"]["urls"]
+
+
+REPO_URL = project_urls()["Repository"]  # the repository on GitHub
+REPO = REPO_URL.removeprefix("https://github.com/")
 BADGE = (
     "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
     "(https://colab.research.google.com/github/{repo}/blob/main/{path})"
 )
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+INSTALL_MARK = "# Colab only:"
+INSTALL_CELL = """\
+# Colab only: fetch the course and install it beside Colab's own torch (does nothing elsewhere)
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+    from importlib.metadata import version
+
+    REPO_URL = "{url}"
+    if not os.path.exists("/content/{name}"):
+        subprocess.run(
+            ["git", "clone", "-q", "--depth", "1", REPO_URL, "/content/{name}"], check=True
+        )
+    # pin the torch Colab ships, so that pip never downloads another one
+    with open("/tmp/keep-torch.txt", "w") as f:
+        f.write("".join(f"{{p}}=={{version(p)}}\\n" for p in ("torch", "torchvision")))
+    pip = [sys.executable, "-m", "pip", "install", "-q", "-c", "/tmp/keep-torch.txt"]
+    subprocess.run(pip + ["-e", "/content/{name}"], check=True)
+    sys.path.insert(0, "/content/{name}")
+    os.chdir("/content/{name}")"""
 
 
 def strip(nb):
@@ -51,11 +90,35 @@ def strip(nb):
     return nb
 
 
+def install_cell_source(url: str = REPO_URL) -> str:
+    """The Colab cell that clones the course and installs it without touching Colab's torch."""
+    return INSTALL_CELL.format(url=url, name=url.rstrip("/").rsplit("/", 1)[-1])
+
+
+def set_install_cell(nb):
+    """Write the install cell: replace the code cell that starts with ``# Colab only:``, or add one
+    right after the title cell when the notebook has none."""
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(INSTALL_MARK)]
+    if cells:
+        cells[0].source = install_cell_source()
+    else:
+        cell = nbformat.v4.new_code_cell(install_cell_source(), id="colab-install")
+        nb.cells.insert(min(1, len(nb.cells)), cell)
+    return nb
+
+
 def set_badge(nb, rel_path: str):
+    """Point the "Open in Colab" badge at this copy (adding it under the title when missing) and
+    write the install cell."""
+    badge = BADGE.format(repo=REPO, path=rel_path)
+    found = False
     for cell in nb.cells:
         if cell.cell_type == "markdown" and "Open In Colab" in cell.source:
-            cell.source = BADGE_RE.sub(BADGE.format(repo=REPO, path=rel_path), cell.source)
-    return nb
+            cell.source, found = BADGE_RE.sub(badge, cell.source), True
+    if not found and nb.cells and nb.cells[0].cell_type == "markdown":
+        title, _, rest = nb.cells[0].source.partition("\n")
+        nb.cells[0].source = f"{title}\n\n{badge}\n{rest}".rstrip("\n")
+    return set_install_cell(nb)
 
 
 BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "# HINT:"

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Set-up for the tests: the package with its dev extras (exact versions from constraints-ci.txt)
-# and, on Debian as root, the system Chromium that the browser test drives. Where Chromium cannot
-# be installed the browser test is skipped and says why.
+# Set-up for the tests and the site: the package with its dev and site extras (exact versions from
+# constraints-ci.txt) and, on Debian as root, the system Chromium that the browser tests drive.
+# Where Chromium cannot be installed the browser tests are skipped and say why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install -q -c constraints-ci.txt -e ".[dev]"
+python3 -m pip install -q -c constraints-ci.txt -e ".[dev,site]"
 if ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >/dev/null 2>&1 \
-      || echo "setup: could not install chromium; the browser test will be skipped"
+      || echo "setup: could not install chromium; the browser tests will be skipped"
   else
-    echo "setup: chromium not found and apt-get unavailable (or not root); the browser test will be skipped"
+    echo "setup: chromium not found and apt-get unavailable (or not root); the browser tests will be skipped"
   fi
 fi

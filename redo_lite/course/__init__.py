@@ -17,14 +17,19 @@ from .checks import (
 )
 from .exercises import EXERCISES
 from .notebook import (
+    benchmark_note,
     ensure_c2mnist,
     env,
     live_plot,
+    pick_run,
+    plot_areas,
     plot_history,
     read_log,
     redraw_with,
     repo_root,
     show,
+    show_redraw_grid,
+    show_row,
     z_explorer,
     z_sweep,
 )
@@ -33,6 +38,7 @@ __all__ = [
     "EXERCISES",
     "Exercise",
     "Mistake",
+    "benchmark_note",
     "check",
     "check_exercise",
     "check_module",
@@ -42,11 +48,15 @@ __all__ = [
     "env",
     "live_plot",
     "pair_outputs",
+    "pick_run",
+    "plot_areas",
     "plot_history",
     "read_log",
     "redraw_with",
     "repo_root",
     "show",
+    "show_redraw_grid",
+    "show_row",
     "z_explorer",
     "z_sweep",
 ]

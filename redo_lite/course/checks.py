@@ -249,8 +249,8 @@ def image_like(x) -> str | None:
 
 
 def diff_figure(title: str, expected, got, max_items: int = 4):
-    """A matplotlib figure: one row per image (up to ``max_items``), columns expected | yours |
-    |expected - yours|. Colours are on one scale for expected and yours."""
+    """A matplotlib figure: one row per image (up to ``max_items``), three columns: expected, yours,
+    and their absolute difference. Colours are on one scale for expected and yours."""
     import matplotlib.pyplot as plt
 
     kind = image_like(expected)

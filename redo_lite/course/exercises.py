@@ -551,8 +551,17 @@ register(
 # ---------------------------------------------------------------------------------------------
 # 07 · conditional instance norm
 # ---------------------------------------------------------------------------------------------
-def _cin_forward(self, x, z, plus_one=False, norm=True, swap=False, batch=False):
-    h = F_.batch_norm(x, None, None, training=True) if batch else self.norm(x) if norm else x
+def _cin_forward(
+    self, x, z, plus_one=False, norm=True, swap=False, batch=False, unbiased=False, layer=False
+):
+    if batch:
+        h = F_.batch_norm(x, None, None, training=True)
+    elif unbiased or layer:
+        dims = (1, 2, 3) if layer else (2, 3)
+        mean, var = x.mean(dims, keepdim=True), x.var(dims, keepdim=True, unbiased=unbiased)
+        h = (x - mean) / torch.sqrt(var + 1e-5)
+    else:
+        h = self.norm(x) if norm else x
     gamma, beta = (self.beta(z), self.gamma(z)) if swap else (self.gamma(z), self.beta(z))
     return h * (1 + gamma if plus_one else gamma) + beta
 
@@ -586,6 +595,16 @@ register(
                 "batch statistics: instance norm normalises each image's channels on their own, "
                 "so a region's style does not depend on the other images in the batch",
                 _variant(nets.CondInstanceNorm, _cin_forward, batch=True),
+            ),
+            Mistake(
+                "the variance with Bessel's correction (torch's default, unbiased=True): "
+                "instance norm divides by the H*W pixels themselves",
+                _variant(nets.CondInstanceNorm, _cin_forward, unbiased=True),
+            ),
+            Mistake(
+                "the statistics were taken over the channels too (that is layer norm): instance "
+                "norm gives each channel of each image its own mean and spread",
+                _variant(nets.CondInstanceNorm, _cin_forward, layer=True),
             ),
         ),
     )
@@ -679,7 +698,7 @@ def step_harness(step_fn):
 
 
 def train_step_variant(
-    d_in_part1=False, recompute=True, no_grad=True, z_in_backward=True, swap_d=False
+    d_in_part1=False, recompute=True, no_grad=True, z_in_backward=True, swap_d=False, clear_d=True
 ):
     """The training step with one thing changed (the default is the reference's step)."""
     from ..process import assemble, redraw_all
@@ -696,7 +715,8 @@ def train_step_variant(
         (loss_g + loss_zz if z_in_backward else loss_g).backward()
         for k in "FGDZ" if d_in_part1 else "FGZ":
             opts[k].step()
-        opts["D"].zero_grad(set_to_none=True)
+        if clear_d:
+            opts["D"].zero_grad(set_to_none=True)
         if recompute:
             with torch.set_grad_enabled(not no_grad):
                 masks = F(x_gen)
@@ -757,6 +777,12 @@ register(
                 "redrawn ones)",
                 train_step_variant(swap_d=True),
             ),
+            Mistake(
+                "D's gradients from part 1 were not cleared before its own backward: the "
+                "gradient of the generators' loss with respect to D's weights (which points "
+                "the wrong way for D) was added to L_D's",
+                train_step_variant(clear_d=False),
+            ),
         ),
     )
 )
@@ -811,6 +837,22 @@ def _iou_empty_as_zero(pred, gt, n):
     return _iou_tables(pred, gt, n)[:, :, 1:].nan_to_num(0.0).mean(2).max(1).values.float()
 
 
+def _iou_with_areas(pred, gt, n, union_of):
+    """The best mean object IoU per image, with the union computed by ``union_of(inter, area_pred,
+    area_true)`` (for the mistakes that get the union wrong)."""
+    inter = metrics.overlap_counts(pred, gt, n)
+    area_pred, area_true = inter.sum(2), inter.sum(1)
+    scores = []
+    for p in itertools.permutations(range(n)):
+        both = torch.stack([inter[:, p[g], g] for g in range(1, n)], 1)
+        union = torch.stack(
+            [union_of(inter[:, p[g], g], area_pred[:, p[g]], area_true[:, g]) for g in range(1, n)],
+            1,
+        )
+        scores.append((both / union).nanmean(1))
+    return torch.stack(scores, 1).nan_to_num(-1).max(1).values.float()
+
+
 register(
     Exercise(
         name="per_image_iou",
@@ -838,6 +880,16 @@ register(
                 "a region absent from both prediction and truth counted as IoU 0: its union is "
                 "empty, so it is left out of that image's mean",
                 _iou_empty_as_zero,
+            ),
+            Mistake(
+                "the union is the two areas added: the pixels they share are counted twice, so "
+                "even a perfect match scores 0.5",
+                lambda p, g, n: _iou_with_areas(p, g, n, lambda i, a, t: a + t),
+            ),
+            Mistake(
+                "the overlap is divided by the true region's area alone: that is recall, which a "
+                "predicted region covering the whole image maximises",
+                lambda p, g, n: _iou_with_areas(p, g, n, lambda i, a, t: t),
             ),
             Mistake(
                 "one number for the whole batch: per_image_iou returns one best score per image "

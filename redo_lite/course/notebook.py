@@ -164,8 +164,19 @@ def read_log(run) -> list[dict]:
     )
 
 
+def _mark_restarts(ax, rows) -> None:
+    """A dashed vertical line at every restart of the run (all attempts share one time line)."""
+    for r in rows:
+        if r["kind"] == "restart":
+            ax.axvline(r["total_steps"], color="crimson", ls="--", lw=1)
+
+
 def plot_history(run, fig=None):
-    """Losses and validation IoU of a run folder against steps (all attempts in one time line)."""
+    """Losses and validation IoU of a run folder against steps (all attempts in one time line;
+    a dashed red line marks each restart, a dotted one δ's chance level λ)."""
+    import json
+    from pathlib import Path
+
     import matplotlib.pyplot as plt
 
     rows = read_log(run)
@@ -174,37 +185,247 @@ def plot_history(run, fig=None):
     fig = fig or plt.figure(figsize=(11, 3))
     fig.clf()
     ax = fig.subplots(1, 3)
-    for k in ("loss_g", "loss_d"):
-        ax[0].plot([r["total_steps"] for r in train], [r[k] for r in train], label=k)
+
+    def curve(a, rows_, key, style, label, colour):
+        for att in sorted({r["attempt"] for r in rows_}):  # a restart starts new networks
+            part = [r for r in rows_ if r["attempt"] == att]
+            a.plot(
+                [r["total_steps"] for r in part],
+                [r[key] for r in part],
+                style if len(part) > 1 else style[0] if style[0] in "os" else ".",
+                color=colour,
+                label=label if att == rows_[0]["attempt"] else None,
+            )
+
+    for key, colour in (("loss_g", "C0"), ("loss_d", "C1")):
+        curve(ax[0], train, key, "-", key, colour)
     ax[0].set_title("hinge losses")
-    ax[0].legend()
-    ax[0].set_xlabel("step")
-    ax[1].plot([r["total_steps"] for r in train], [r["loss_z"] for r in train])
+    curve(ax[1], train, "loss_z", "-", None, "C0")
     ax[1].set_title("information conservation λ·mse")
-    ax[1].set_xlabel("step")
-    ax[2].plot(
-        [r["total_steps"] for r in evals], [r["iou"] for r in evals], "o-", label="per image"
-    )
-    ax[2].plot(
-        [r["total_steps"] for r in evals],
-        [r["iou_split"] for r in evals],
-        "s--",
-        label="one permutation",
-    )
+    config = Path(run) / "config.json"
+    if config.exists():  # δ's chance level: λ (notebook 08)
+        lam = json.loads(config.read_text())["lambda_z"]
+        ax[1].axhline(lam, color="crimson", ls=":", lw=1, label="chance (λ)")
+        ax[1].legend()
+    curve(ax[2], evals, "iou", "o-", "per image", "C0")
+    curve(ax[2], evals, "iou_split", "s--", "one permutation", "C1")
     ax[2].set_title("validation IoU (objects)")
     ax[2].set_ylim(0, 1)
-    ax[2].legend()
-    ax[2].set_xlabel("step")
+    if train:
+        ax[0].legend()
+    if evals:
+        ax[2].legend()
+    for a in ax:
+        a.set_xlabel("step (all attempts)")
+        _mark_restarts(a, rows)
     fig.tight_layout()
     return fig
 
 
 def live_plot(trainer):
-    """A ``Trainer.fit`` callback that redraws the history after every evaluation."""
+    """A ``Trainer.fit`` callback that redraws the history after every evaluation, in place (one
+    display updated), so that what the Trainer prints meanwhile (restarts) stays on screen."""
     import matplotlib.pyplot as plt
-    from IPython.display import clear_output, display
+    from IPython.display import display
 
     fig = plot_history(trainer.run)
-    clear_output(wait=True)
-    display(fig)
+    handle = getattr(trainer, "_live_display", None)
+    if handle is None:
+        trainer._live_display = display(fig, display_id=True)
+    else:
+        handle.update(fig)
     plt.close(fig)
+
+
+def plot_areas(run, ax=None):
+    """Each region's share of the validation pixels over training: won after argmax (solid) and
+    mean soft mask (dashed), from the run's evaluation rows (log scale, floored at 0.001); the
+    collapse threshold, the steps where the restart rule applies (shaded, per attempt) and the
+    restarts (dashed red lines)."""
+    import json
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from ..viz import PALETTE
+
+    rows = read_log(run)
+    evals = [r for r in rows if r["kind"] in ("eval", "areas")]
+    cfg = json.loads((Path(run) / "config.json").read_text())
+    ax = ax or plt.subplots(figsize=(9, 3.6))[1]
+    attempts = sorted({r["attempt"] for r in evals})
+    for k in range(len(evals[0]["areas"]) if evals else 0):
+        colour = PALETTE[k % len(PALETTE)].tolist()
+        for a in attempts:  # one line per attempt: a restart starts new networks
+            rows_a = [r for r in evals if r["attempt"] == a]
+            steps = [r["total_steps"] for r in rows_a]
+            first = a == attempts[0]
+            won = [max(r["areas"][k], 1e-3) for r in rows_a]
+            soft = [max(r["soft_areas"][k], 1e-3) for r in rows_a]
+            ax.plot(
+                steps,
+                won,
+                "-o",
+                ms=3,
+                color=colour,
+                label=f"region {k}: pixels won" if first else None,
+            )
+            ax.plot(
+                steps, soft, "--", color=colour, label=f"region {k}: soft mask" if first else None
+            )
+    if cfg.get("restart_min_area", 0) > 0:
+        ax.axhline(cfg["restart_min_area"], color="k", lw=0.8, ls=":", label="restart threshold")
+        starts = {}
+        for r in rows:
+            starts.setdefault(r["attempt"], r["total_steps"] - r["step"])
+        for offset in starts.values():
+            ax.axvspan(
+                offset + cfg["restart_after"],
+                offset + cfg["restart_before"],
+                color="0.92",
+                zorder=0,
+            )
+    _mark_restarts(ax, rows)
+    ax.set_yscale("log")
+    ax.set_ylim(1e-3, 1.5)
+    ax.set_xlabel("step (all attempts); shaded: where the restart rule applies")
+    ax.set_ylabel("share of the image")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Which model to show: the learner's own run, or the one that ships with the course
+# ---------------------------------------------------------------------------------------------
+SHIPPED = "checkpoints/c2mnist-cpu"
+
+
+def pick_run(run=None, shipped: str = SHIPPED) -> tuple[str, str]:
+    """(run folder, one-line message): ``run`` when it holds a trained model (``best.pt``, the
+    networks selected on validation, else ``last.pt``), otherwise the shipped model. The message
+    says which one and why; the notebooks print it above every picture of "your" model."""
+    from pathlib import Path
+
+    from ..checkpoint import load
+
+    if run is None:
+        return str(shipped), f"the shipped model, {shipped} (no run of yours was asked for)"
+    run = Path(run)
+    best, last = run / "best.pt", run / "last.pt"
+    if best.exists():
+        state = load(best)
+        where = f"step {state.get('step', '?')} of attempt {state.get('attempt', '?')}"
+        return str(run), f"your model, {best} (the networks selected on validation, {where})"
+    if last.exists():
+        return str(run), f"your model, {last} (no best.pt: no validation score recorded yet)"
+    return str(shipped), (
+        f"the shipped model, {shipped} ({run} holds no trained model: train it in notebook 08)"
+    )
+
+
+def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) -> str:
+    """What the benchmark recorded for ``seed`` (the command, then every IoU, accuracy, restart
+    count and time it holds for that seed), or a line saying that none is recorded. Numbers are
+    read from the file; nothing is assumed about it beyond JSON."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return f"no benchmark recorded yet ({path} does not exist)"
+    try:
+        top = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return f"no benchmark recorded yet ({path} is unreadable: {type(e).__name__})"
+    if not isinstance(top, dict):
+        return f"no benchmark recorded yet ({path} holds no JSON object)"
+    lists = [top[k] for k in ("seeds", "runs", "results") if isinstance(top.get(k), list)]
+    entries = lists[0] if lists else []
+    mine = [e for e in entries if isinstance(e, dict) and e.get("seed") == seed]
+    lines = [f"benchmark {path}" + (f": {top['command']}" if "command" in top else "")]
+    if entries and not mine:
+        seeds = [e.get("seed") for e in entries if isinstance(e, dict)]
+        lines.append(f"  seed {seed} is not among the seeds recorded ({seeds})")
+    source = mine[0] if mine else {k: v for k, v in top.items() if k not in ("seeds", "runs")}
+    keys = ("iou", "acc", "restart", "minutes", "steps")
+
+    def walk(d, prefix=""):
+        for k, v in d.items():
+            name = f"{prefix}{k}"
+            if isinstance(v, dict):
+                yield from walk(v, name + " / ")
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                if any(w in str(k).lower() for w in keys):
+                    yield f"  {name}: {v:.3f}" if isinstance(v, float) else f"  {name}: {v}"
+
+    found = list(walk(source))[:16]
+    lines += found or ["  (no IoU, accuracy, restart or time figure found in it)"]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pictures in one call: a row of panels, and the paper's Figure 2 with its columns named
+# ---------------------------------------------------------------------------------------------
+def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **imshow):
+    """One row of pictures, each with its title. A 3,H,W float tensor is an image in [-1, 1]; an
+    integer H,W tensor a label map in the course's region colours (``legend``: the name of each
+    colour, drawn once beside the row); a bool H,W tensor a white-on-black map; a float H,W tensor
+    a map with its colour bar (``imshow`` keywords such as cmap, vmin, vmax). ``show=False``
+    returns the figure undrawn, to add to it."""
+    import matplotlib.pyplot as plt
+
+    from ..data import to_unit
+    from ..viz import PALETTE
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 1, size + 0.4))
+    for ax, p, t in zip(list(getattr(axes, "flat", [axes])), panels, titles, strict=True):
+        p = p.detach().cpu()
+        if p.dim() == 3:
+            ax.imshow(to_unit(p).clamp(0, 1).permute(1, 2, 0).numpy(), interpolation="nearest")
+        elif p.dtype == torch.bool:
+            ax.imshow(p.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        elif not p.is_floating_point():
+            ax.imshow(PALETTE[p.long() % len(PALETTE)].numpy(), interpolation="nearest")
+        else:
+            im = ax.imshow(p.numpy(), interpolation="nearest", **{"cmap": "viridis", **imshow})
+            fig.colorbar(im, ax=ax, fraction=0.046)
+        ax.set_title(t, fontsize=10)
+        ax.axis("off")
+    if legend:
+        handles = [
+            plt.Rectangle((0, 0), 1, 1, color=PALETTE[k].tolist()) for k in range(len(legend))
+        ]
+        fig.legend(handles, legend, loc="lower center", ncol=len(legend), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08 if legend else 0, 1, 1))
+    if show:
+        plt.show()
+    return fig
+
+
+def show_redraw_grid(nets, images, gt, n_z: int = 4, title: str = "", names=None):
+    """The paper's Figure 2 with its columns named: one row per image, then the ground truth, F's
+    regions and each region redrawn with ``n_z`` values of z (the same z down a column); a legend
+    names the colours (``names``: the ground truth's labels)."""
+    import matplotlib.pyplot as plt
+
+    from ..viz import PALETTE, redraw_grid
+
+    n = len(nets["G"].gens)
+    tile = images.shape[-1] + 1
+    grid = redraw_grid(nets, images, gt, n_z=n_z)
+    fig, ax = plt.subplots(figsize=(13, 1.0 + 0.75 * len(images)))
+    ax.imshow(grid.permute(1, 2, 0).numpy())
+    heads = ["input", "truth", "F's regions"] + [f"region {k}, {n_z} z" for k in range(n)]
+    centres = [tile * (i + 0.5) for i in range(3)]
+    centres += [tile * (3 + n_z * k + n_z / 2) for k in range(n)]
+    ax.set_xticks(centres, heads)
+    ax.set_yticks([])
+    names = names or [f"label {k}" for k in range(n)]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=PALETTE[k].tolist()) for k in range(n)]
+    labels = [f"{names[k]} (truth) / region {k} (F)" for k in range(n)]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.set_title(title)
+    plt.show()
+    return fig

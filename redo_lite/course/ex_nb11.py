@@ -1,0 +1,82 @@
+"""Notebook 11's new exercise: IEM's objective, the inpainting error of every region predicted from
+the rest of the image (Savarese et al., CVPR 2021; ``redo_lite/iem.py``)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F_
+
+from .. import iem
+from .checks import Exercise, Mistake
+from .exercises import register
+
+
+def iem_case(b: int = 2, s: int = 16):
+    """(image B,3,S,S in [0,1]: a textured background with two flat discs; one-hot masks B,3,S,S
+    of a label map that half-covers them, as IEM's label maps look mid-way)."""
+    g = torch.Generator().manual_seed(11)
+    x = (
+        0.5
+        + 0.3 * (torch.rand(b, 3, 1, 1, generator=g) - 0.5)
+        + 0.3 * (torch.rand(b, 3, s, s, generator=g) - 0.5)
+    )
+    yy, xx = torch.meshgrid(torch.arange(s), torch.arange(s), indexing="ij")
+    labels = torch.zeros(b, s, s, dtype=torch.long)
+    for k, cx in ((1, 0.3 * s), (2, 0.7 * s)):
+        disc = (yy - 0.5 * s) ** 2 + (xx - cx) ** 2 <= (0.2 * s) ** 2
+        x[:, :, disc] = torch.rand(b, 3, 1, generator=g)
+        labels[:, (yy - 0.45 * s).abs() + (xx - cx).abs() <= 0.25 * s] = k  # a diamond, a bit off
+    return x, F_.one_hot(labels, 3).permute(0, 3, 1, 2).float()
+
+
+def _from_itself(x, masks, sigma):
+    err = (x[:, None] - iem.inpaint(x, masks, sigma)).abs().mean(2)
+    return ((masks * err).sum((2, 3)) / masks.sum((2, 3)).clamp(min=1)).sum(1)
+
+
+def _over_image(x, masks, sigma):
+    err = (x[:, None] - iem.inpaint(x, 1 - masks, sigma)).abs().mean(2)
+    return (masks * err).mean((2, 3)).sum(1)
+
+
+def _everywhere(x, masks, sigma):
+    err = (x[:, None] - iem.inpaint(x, 1 - masks, sigma)).abs().mean(2)
+    return (err.sum((2, 3)) / masks.sum((2, 3)).clamp(min=1)).sum(1)
+
+
+def _channels_summed(x, masks, sigma):
+    err = (x[:, None] - iem.inpaint(x, 1 - masks, sigma)).abs().sum(2)
+    return ((masks * err).sum((2, 3)) / masks.sum((2, 3)).clamp(min=1)).sum(1)
+
+
+register(
+    Exercise(
+        name="inpainting_error",
+        notebook="11_where_redo_stands",
+        reference=iem.inpainting_error,
+        inputs=(lambda: iem_case()[0], lambda: iem_case()[1], lambda: 1.5),
+        outputs=("error",),
+        atol=1e-5,
+        mistakes=(
+            Mistake(
+                "each region is inpainted from its own pixels: the inpainter must see only the "
+                "pixels outside the region, or every region predicts itself well",
+                _from_itself,
+            ),
+            Mistake(
+                "the error is divided by the image's pixel count, not by the region's area: "
+                "each region then weighs as much as it is large, and the background dominates",
+                _over_image,
+            ),
+            Mistake(
+                "the error is counted over the whole image, not only inside the region: the "
+                "pixels a region does not own are not its error",
+                _everywhere,
+            ),
+            Mistake(
+                "the error is summed over the colour channels: the paper takes their mean",
+                _channels_summed,
+            ),
+        ),
+    )
+)

@@ -1,0 +1,149 @@
+"""The notebooks' helpers that choose what to show: the learner's run or the shipped model, and
+what the benchmark recorded."""
+
+import json
+
+import torch
+
+from redo_lite.course import benchmark_note, pick_run
+
+
+def test_pick_run_prefers_the_learners_best_then_last_then_the_shipped(tmp_path):
+    run = tmp_path / "mine"
+    path, why = pick_run(run, shipped="ship")
+    assert path == "ship" and "holds no trained model" in why and str(run) in why
+    run.mkdir()
+    torch.save({"nets": {}, "step": 3}, run / "last.pt")
+    path, why = pick_run(run, shipped="ship")
+    assert path == str(run) and "last.pt" in why and "no best.pt" in why
+    torch.save({"nets": {}, "step": 250, "attempt": 1}, run / "best.pt")
+    path, why = pick_run(run, shipped="ship")
+    assert path == str(run) and "best.pt" in why and "step 250 of attempt 1" in why
+    path, why = pick_run(None, shipped="ship")
+    assert path == "ship" and "shipped" in why
+
+
+def test_benchmark_note_without_a_file_or_with_a_bad_one(tmp_path):
+    assert benchmark_note(tmp_path / "none.json").startswith("no benchmark recorded yet")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json")
+    assert "unreadable" in benchmark_note(bad)
+
+
+def test_benchmark_note_reads_the_seed_it_is_asked_for(tmp_path):
+    path = tmp_path / "b.json"
+    seeds = [
+        {"seed": 0, "test": {"iou": 0.5, "acc": 0.9}, "restarts": 1, "run": "x"},
+        {"seed": 1, "test": {"iou": 0.7}},
+    ]
+    path.write_text(json.dumps({"command": "python bench.py", "seeds": seeds}))
+    note = benchmark_note(path, seed=1)
+    assert "python bench.py" in note and "test / iou: 0.700" in note and "0.500" not in note
+    note = benchmark_note(path, seed=0)
+    assert "test / iou: 0.500" in note and "restarts: 1" in note
+    assert "not among the seeds recorded ([0, 1])" in benchmark_note(path, seed=7)
+
+
+def test_plot_areas_draws_each_region_its_restarts_and_the_rule(tmp_path):
+    import matplotlib
+
+    matplotlib.use("agg")
+    from redo_lite.config import get_preset
+    from redo_lite.course import plot_areas
+
+    get_preset("c2mnist-cpu").save(tmp_path / "config.json")
+    rows = [
+        {
+            "kind": "eval",
+            "attempt": 0,
+            "step": 250,
+            "total_steps": 250,
+            "areas": [0.9, 0.1, 0.0],
+            "soft_areas": [0.8, 0.1, 0.1],
+        },
+        {"kind": "restart", "attempt": 0, "step": 500, "total_steps": 500, "reason": "x"},
+        {
+            "kind": "eval",
+            "attempt": 1,
+            "step": 250,
+            "total_steps": 750,
+            "areas": [0.9, 0.05, 0.05],
+            "soft_areas": [0.8, 0.1, 0.1],
+        },
+    ]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ax = plot_areas(tmp_path)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert [lab for lab in labels if lab.startswith("region")] == [
+        f"region {k}: {what}" for k in range(3) for what in ("pixels won", "soft mask")
+    ]
+    assert "restart threshold" in labels
+    assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_color() == "crimson"] == [
+        500
+    ]
+    assert len(ax.patches) == 2  # the rule's window, once per attempt
+
+
+def test_show_row_draws_each_kind_of_panel():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from redo_lite.course import show_row
+
+    image = torch.rand(3, 8, 8) * 2 - 1
+    labels = torch.randint(0, 3, (8, 8))
+    panels = [image, labels, labels == 1, torch.rand(8, 8)]
+    fig = show_row(panels, ["a", "b", "c", "d"], "t", legend=["x", "y", "z"], show=False)
+    assert [a.get_title() for a in fig.axes[:4]] == ["a", "b", "c", "d"]
+    assert len(fig.axes) == 5  # the float map has its colour bar
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["x", "y", "z"]
+
+
+def test_show_redraw_grid_names_its_columns():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from redo_lite.course import show_redraw_grid
+    from redo_lite.course.exercises import tiny_config
+    from redo_lite.nets import build_nets
+
+    nets = build_nets(tiny_config())
+    x, gt = torch.rand(2, 3, 16, 16) * 2 - 1, torch.randint(0, 3, (2, 16, 16))
+    fig = show_redraw_grid(nets, x, gt, n_z=2, title="t")
+    heads = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert heads == [
+        "input",
+        "truth",
+        "F's regions",
+        "region 0, 2 z",
+        "region 1, 2 z",
+        "region 2, 2 z",
+    ]
+
+
+def test_grid_figure_titles_rows_columns_and_label_colours():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from redo_lite.viz import colorize, grid_figure
+
+    labels = torch.randint(0, 3, (4, 8, 8))
+    fig = grid_figure(
+        [colorize(labels), colorize(labels.flip(1))],
+        ["truth", "flipped"],
+        [f"image {i}" for i in range(4)],
+        names=["background", "even digit", "odd digit"],
+        title="two rows",
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["truth", "flipped"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"image {i}" for i in range(4)]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "background",
+        "even digit",
+        "odd digit",
+    ]
+    assert ax.get_title() == "two rows"
+    plt.close(fig)
