@@ -284,6 +284,18 @@ def main(argv=None):
         help="below 28 px digit size, a pixel is digit when this share of it is covered "
         "(0.25 keeps strokes connected); a negative value: the first release's rule",
     )
+    ap.add_argument(
+        "--rule",
+        default="quarter",
+        choices=RULES + ("mixed",),
+        help="how digits are drawn: quarter (quarter-cover below 28 px), official (binarised, "
+        "NEAREST, as the official loader), bilinear (the first release), mixed (see MIXED)",
+    )
+    ap.add_argument(
+        "--eval-rule",
+        choices=RULES + ("mixed",),
+        help="how val and test are drawn (default: as --rule; quarter after mixed)",
+    )
     script_main(
         ap,
         lambda a: build(
