@@ -1,78 +1,90 @@
-"""Train c2mnist-cpu from scratch under a time budget and print IoU / accuracy against minutes of
-training, the test score of the selected model, and the step time.
+"""Train c2mnist-cpu from scratch on several seeds and report, for each, the validation curve and
+the test score of the model selected within the first ``--at`` minutes and within all
+``--minutes``, then one summary line per target.
 
-    python benchmarks/c2mnist_cpu.py --minutes 30 --seeds 0 1 2 [--jobs 2] [--threads 1]
+    python benchmarks/c2mnist_cpu.py --minutes 30 --at 10 --seeds 0 1 2 3 4 --jobs 2 --threads 1
 
-Seeds run as separate processes (``--jobs`` at a time, ``--threads`` torch threads each), so
-``--jobs 2 --threads 1`` uses the two cores of the CI machine. Restarts count inside the budget.
-Every figure is read from the runs' own logs and a final ``evaluate`` on the test split; with
-``f_ema`` the curve shows the averaged F and the live one, and the better of the two on validation
-is the one selected. The last lines print what an all-background prediction scores (the floor)
-and how many seeds reached the target.
-``--no-train`` only reports runs already under ``--runs`` (``seedN`` folders), e.g. a longer run.
+Each seed trains in its own process (``--jobs`` at a time, ``--threads`` torch threads each), with
+the same ``Trainer`` as ``python -m redo_lite train``; restarts and evaluations count inside the
+budget. After every evaluation that ends within ``--at`` minutes the run's ``best.pt`` is copied
+to ``RUN/at<M>min/``, so the early model is the one selected with what existed by then. Both are
+then scored on the test split (``evaluate``: digit IoU, each image's best permutation). With
+``f_ema`` the curve shows the averaged F and the live one; the better of the two on validation is
+selected. The last lines print what an all-background prediction scores (the floor) and, per
+target, how many seeds reached it. ``--no-train`` only reports runs already under ``--runs``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def early_dir(run: Path, at: float) -> Path:
+    return run / f"at{at:g}min"
+
+
+def train_worker(a) -> None:
+    """One seed, in this process: a Trainer as the CLI builds it, plus the early snapshot."""
+    import torch
+
+    from redo_lite.config import Config, get_preset
+    from redo_lite.train import Trainer
+
+    torch.set_num_threads(a.threads)
+    run = Path(a.runs) / f"seed{a.worker}"
+    preset = Config.load(a.preset) if a.preset.endswith(".json") else get_preset(a.preset)
+    cfg = preset.override(a.set)
+    trainer = Trainer(cfg, a.data, run, seed=a.worker, progress=False, amp=a.amp)
+    early = early_dir(run, a.at)
+
+    def snapshot(t):  # after every evaluation: keep best.pt as it stands while within --at
+        if t.elapsed <= a.at * 60 and (run / "best.pt").exists():
+            early.mkdir(exist_ok=True)
+            shutil.copyfile(run / "config.json", early / "config.json")
+            shutil.copyfile(run / "best.pt", early / "best.tmp")
+            (early / "best.tmp").replace(early / "best.pt")
+
+    trainer.fit(minutes=a.minutes, callback=snapshot)
+
+
+def test_score(run: Path, data: str) -> dict:
+    from redo_lite.checkpoint import load
+    from redo_lite.run import evaluate_run
+
+    out = evaluate_run(run, ROOT / data, "test")
+    best = load(run / "best.pt")
+    out["selected"] = (
+        f"step {best['step']} of attempt {best['attempt']}, {best.get('F_source', 'live')} F"
+    )
+    return out
 
 
 def train_seed(a, seed: int) -> dict:
     run = Path(a.runs) / f"seed{seed}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "redo_lite",
-        "train",
-        "--preset",
-        a.preset,
-        "--data",
-        a.data,
-        "--out",
-        str(run),
-        "--minutes",
-        str(a.minutes),
-        "--seed",
-        str(seed),
-        "--threads",
-        str(a.threads),
-    ]
-    cmd += [f"--set={kv}" for kv in a.set or []]
     if not a.no_train:
-        subprocess.run(cmd, cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
-    test = json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "redo_lite",
-                "evaluate",
-                "--run",
-                str(run),
-                "--data",
-                a.data,
-                "--split",
-                "test",
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
-    rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    from redo_lite.checkpoint import load
-
-    best = load(run / "best.pt")
-    test["selected"] = f"step {best['step']}, {best.get('F_source', 'live')} F"
-    return {"seed": seed, "run": str(run), "rows": rows, "test": test}
+        cmd = [sys.executable, __file__, "--worker", str(seed), "--minutes", str(a.minutes)]
+        cmd += ["--at", str(a.at), "--preset", a.preset, "--data", a.data, "--runs", a.runs]
+        cmd += ["--threads", str(a.threads), *(["--amp"] if a.amp else [])]
+        cmd += [f"--set={kv}" for kv in a.set or []]
+        subprocess.run(cmd, cwd=ROOT, check=True)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    early = early_dir(run, a.at)
+    return {
+        "seed": seed,
+        "run": str(run),
+        "rows": rows,
+        "test": test_score(run, a.data),
+        "early": test_score(early, a.data) if (early / "best.pt").exists() else None,
+    }
 
 
 def all_background(data: str) -> dict:
@@ -88,78 +100,95 @@ def all_background(data: str) -> dict:
     return score(torch.zeros_like(gt), gt, info["regions"])
 
 
+def report(a, r) -> tuple[bool, bool]:
+    print(f"\n== seed {r['seed']}  ({r['run']})")
+    ema = any("iou_live" in row for row in r["rows"])
+    print(
+        f"{'minutes':>8} {'attempt':>7} {'step':>6} {'val IoU':>8} {'val acc':>8}  "
+        f"{'live F  ' if ema else ''}areas"
+    )
+    for row in r["rows"]:
+        if row["kind"] == "eval":
+            live = f"{row['iou_live']:6.3f}  " if ema else ""
+            areas = " ".join(f"{x:.3f}" for x in row["areas"])
+            print(
+                f"{row['minutes']:8.2f} {row['attempt']:7d} {row['step']:6d} {row['iou']:8.3f} "
+                f"{row['acc']:8.3f}  {live}{areas}"
+            )
+        elif row["kind"].startswith("restart"):
+            print(f"{row['minutes']:8.2f} {row['kind']}: {row.get('reason', '')}")
+    evals = [row for row in r["rows"] if row["kind"] == "eval"]
+    last = [row for row in r["rows"] if row["kind"] != "test"][-1]
+    ms = 60000 * last["minutes"] / max(1, last["total_steps"])
+    print(
+        f"{last['total_steps']} steps in {last['minutes']:.1f} min ({ms:.0f} ms a step, "
+        f"evaluations and restarts included)"
+    )
+    hits = []
+    for label, minutes, t, target in (
+        (f"{a.at:g} min", a.at, r["early"], a.target_at),
+        (f"{a.minutes:g} min", a.minutes, r["test"], a.target),
+    ):
+        within = [x for x in evals if x["minutes"] <= minutes]
+        if t is None:
+            print(f"within {label}: no evaluation yet")
+            hits.append(False)
+            continue
+        best_val = max((max(x["iou"], x.get("iou_live", 0)) for x in within), default=0)
+        print(
+            f"within {label}: best val IoU {best_val:.3f}; selected {t['selected']}: "
+            f"test IoU {t['iou']:.3f} (one permutation {t['iou_split']:.3f}, even / odd "
+            f"{t['iou_split_regions'][1]:.3f} / {t['iou_split_regions'][2]:.3f}), "
+            f"acc {t['acc']:.3f}"
+        )
+        hits.append(t["iou"] >= target)
+    return hits[0], hits[1]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=30)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--at", type=float, default=10, help="also score the model selected by then")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--preset", default="c2mnist-cpu")
+    ap.add_argument("--preset", default="c2mnist-cpu", help="a preset, or a config.json")
     ap.add_argument("--data", default="data/c2mnist32")
     ap.add_argument("--runs", default="runs/bench")
-    ap.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="preset overrides, passed to train"
-    )
-    ap.add_argument(
-        "--target", type=float, default=0.80, help="digit IoU target (per-image permutation)"
-    )
-    ap.add_argument(
-        "--no-train", action="store_true", help="report the runs already there, train nothing"
-    )
+    ap.add_argument("--amp", action="store_true", help="bfloat16 autocast (train --amp)")
+    ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="preset overrides")
+    ap.add_argument("--target-at", type=float, default=0.80, help="test IoU target at --at")
+    ap.add_argument("--target", type=float, default=0.85, help="test IoU target at --minutes")
+    ap.add_argument("--no-train", action="store_true", help="report the runs already there")
+    ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.worker is not None:
+        return train_worker(a)
     if not (ROOT / a.data / "info.json").exists():
         subprocess.run(
             [sys.executable, "-m", "data_prep.c2mnist", "--out", a.data], cwd=ROOT, check=True
         )
     with ThreadPoolExecutor(a.jobs) as pool:
         results = list(pool.map(lambda s: train_seed(a, s), a.seeds))
-    reached = 0
-    for r in results:
-        print(f"\n== seed {r['seed']}  ({r['run']})")
-        ema = any(
-            "iou_live" in row for row in r["rows"]
-        )  # f_ema: IoU of the averaged F, and the live one
-        print(
-            f"{'minutes':>8} {'attempt':>7} {'step':>6} {'val IoU':>8} {'IoU 1perm':>9} {'val acc':>8}  "
-            f"{'live F  ' if ema else ''}areas"
-        )
-        first_hit = None
-        for row in r["rows"]:
-            if row["kind"] == "eval":
-                live = f"{row['iou_live']:6.3f}  " if ema else ""
-                print(
-                    f"{row['minutes']:8.2f} {row['attempt']:7d} {row['step']:6d} {row['iou']:8.3f} "
-                    f"{row['iou_split']:9.3f} {row['acc']:8.3f}  {live}{' '.join(f'{x:.3f}' for x in row['areas'])}"
-                )
-                if first_hit is None and max(row["iou"], row.get("iou_live", 0)) >= a.target:
-                    first_hit = row["minutes"]
-            elif row["kind"].startswith("restart"):
-                print(f"{row['minutes']:8.2f} {row['kind']}: {row.get('reason', '')}")
-        train_rows = [x for x in r["rows"] if x["kind"] == "train"]
-        steps = sum(1 for _ in train_rows) * (
-            train_rows[1]["total_steps"] - train_rows[0]["total_steps"]
-            if len(train_rows) > 1
-            else 1
-        )
-        last = r["rows"][-1]
-        ms = 60000 * last["minutes"] / max(1, last["total_steps"])
-        t = r["test"]
-        reached += first_hit is not None and first_hit <= a.minutes and t["iou"] >= a.target
-        print(
-            f"test (best val model: {t['selected']}): acc {t['acc']:.3f}  IoU {t['iou']:.3f}  IoU one permutation "
-            f"{t['iou_split']:.3f}  per digit {[round(x, 3) for x in t['iou_split_regions'][1:]]}"
-        )
-        print(
-            f"steps {last['total_steps']} in {last['minutes']:.1f} min (restarts included): {ms:.0f} ms/step "
-            f"incl. evaluation; val IoU >= {a.target} first at "
-            f"{'%.1f min' % first_hit if first_hit is not None else 'never'}"
-        )
+    hits = [report(a, r) for r in results]
     floor = all_background(a.data)
     print(
-        f"\nall-background prediction on the test split: acc {floor['acc']:.3f}, digit IoU {floor['iou']:.3f}"
+        f"\nall-background prediction on the test split: acc {floor['acc']:.3f}, "
+        f"digit IoU {floor['iou']:.3f}"
+    )
+    n = len(results)
+    early = ", ".join(
+        f"{r['seed']}: {r['early']['iou']:.3f}" if r["early"] else f"{r['seed']}: -"
+        for r in results
+    )
+    late = ", ".join(f"{r['seed']}: {r['test']['iou']:.3f}" for r in results)
+    print(
+        f"within {a.at:g} min: test IoU >= {a.target_at} for {sum(h[0] for h in hits)} of {n} "
+        f"seeds ({early})"
     )
     print(
-        f"seeds reaching test IoU >= {a.target} within {a.minutes} min: {reached} of {len(results)}"
+        f"within {a.minutes:g} min: test IoU >= {a.target} for {sum(h[1] for h in hits)} of {n} "
+        f"seeds ({late})"
     )
 
 

@@ -269,11 +269,13 @@ def same_size(img, img_path: Path, mask_img, mask_path: Path) -> None:
 
 
 def square(img, size: int, mask=None, path: Path | None = None):
-    """The official preprocessing: shorter side to ``size`` with nearest neighbour, centre crop,
-    for the image and (with the same geometry) its label map. Returns uint8 arrays."""
+    """The official code's preprocessing, which defines these data sets: shorter side to ``size``
+    with nearest neighbour, centre crop, for the image and (same geometry) its label map. Returns
+    uint8 arrays. (Training, evaluation and segmentation then read them with ``redo_lite.data.
+    preprocess``, which leaves an image already at the model's size as it is.)"""
     from PIL import Image
 
-    from redo_lite.data import resize_crop, to_rgb
+    from redo_lite.data import preprocess, to_rgb
 
     try:
         rgb = to_rgb(img)
@@ -281,7 +283,8 @@ def square(img, size: int, mask=None, path: Path | None = None):
         raise ValueError(
             f"{path or 'an image'}: cannot convert mode {img.mode} to RGB ({e})"
         ) from None
-    out = np.asarray(resize_crop(rgb, size))
+    out = np.asarray(preprocess(rgb, size, Image.NEAREST))
     if mask is None:
         return out, None
-    return out, np.asarray(resize_crop(Image.fromarray(mask.astype(np.uint8), "L"), size))
+    label_map = Image.fromarray(mask.astype(np.uint8), "L")
+    return out, np.asarray(preprocess(label_map, size, Image.NEAREST))

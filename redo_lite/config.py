@@ -50,6 +50,7 @@ class Config:
     betas: tuple = (0.0, 0.9)
     lambda_z: float = 5.0  # weight on mean((delta(I) - z)^2)
     init_gain: float = 0.8  # orthogonal init gain
+    amp: bool = False  # the step's forward passes in bfloat16 autocast (train --amp; not in paper)
     f_ema: float = 0.0  # decay of a moving average of F's weights, evaluated beside the live F;
     # the better of the two goes to best.pt (0: off; not in the paper)
     # --- schedule, selection and collapse restart ---------------------------------------------
@@ -175,6 +176,7 @@ RULES: dict[str, tuple] = {
     "betas": ("betas", 0, 1),
     "lambda_z": ("float", 0, 1e6),
     "init_gain": ("float", "pos", 100.0),
+    "amp": ("bool", None, None),
     "f_ema": ("float", 0, 0.999999),
     "steps": ("int", 1, 10**9),
     "eval_every": ("int", 1, 10**9),

@@ -37,53 +37,31 @@ def test_critic_probe_runs_on_a_trained_run(tiny_c2mnist, tmp_path, capsys):
     assert out.count("mean D") == 5
 
 
-def test_c2mnist_benchmark_reports_runs_already_trained(tiny_c2mnist, tmp_path, capsys):
+def test_c2mnist_benchmark_scores_the_model_selected_early_and_at_the_end(
+    tiny_c2mnist, tmp_path, capsys
+):
+    from redo_lite.checkpoint import load
+
+    config = tmp_path / "tiny.json"
+    tiny_config(eval_every=2).save(config)
     runs = tmp_path / "runs"
-    Trainer(tiny_config(eval_every=2), tiny_c2mnist, runs / "seed3", seed=3, progress=False).fit(
-        steps=4
-    )
-    load_script("c2mnist_cpu").main(
-        [
-            "--runs",
-            str(runs),
-            "--seeds",
-            "3",
-            "--data",
-            str(tiny_c2mnist),
-            "--no-train",
-            "--target",
-            "2.0",
-        ]
-    )
+    args = ["--runs", str(runs), "--seeds", "3", "--data", str(tiny_c2mnist), "--jobs", "1"]
+    args += ["--preset", str(config), "--minutes", "0.1", "--at", "0.05", "--target", "2.0"]
+    load_script("c2mnist_cpu").main(args)
     out = capsys.readouterr().out
-    assert "== seed 3" in out and re.search(r"test \(best val model: step [24], live F\): acc", out)
-    assert (
-        len([line for line in out.splitlines() if line.strip().startswith("0.")]) >= 2
-    )  # eval rows at steps 2, 4
-    assert "reaching test IoU >= 2.0 within 30 min: 0 of 1" in out
+    early, final = load(runs / "seed3" / "at0.05min" / "best.pt"), load(runs / "seed3" / "best.pt")
+    assert 2 <= early["step"] <= final["step"]
+    assert "== seed 3" in out and re.search(r"within 0.05 min: best val IoU [\d.]+; selected", out)
+    assert len([r for r in out.splitlines() if r.strip().startswith("0.")]) >= 2  # eval rows
+    assert re.search(r"within 0.05 min: test IoU >= 0.8 for [01] of 1 seeds \(3: [\d.]+\)", out)
+    assert "within 0.1 min: test IoU >= 2.0 for 0 of 1 seeds" in out
     floor = re.search(
         r"all-background prediction on the test split: acc ([\d.]+), digit IoU ([\d.]+)", out
     )
-    assert (
-        floor and 0.5 < float(floor[1]) < 1 and float(floor[2]) < 0.2
-    )  # mostly background, no digit
+    assert floor and 0.5 < float(floor[1]) < 1 and float(floor[2]) < 0.2  # mostly background
     assert "live F  areas" not in out  # no averaged-F column in this run
-    load_script("c2mnist_cpu").main(
-        [
-            "--runs",
-            str(runs),
-            "--seeds",
-            "3",
-            "--data",
-            str(tiny_c2mnist),
-            "--no-train",
-            "--target",
-            "0.0",
-            "--minutes",
-            "0.001",
-        ]
-    )
-    assert "first at 0.0 min" in capsys.readouterr().out
+    load_script("c2mnist_cpu").main([*args, "--no-train", "--target", "0.0"])
+    assert "within 0.1 min: test IoU >= 0.0 for 1 of 1 seeds" in capsys.readouterr().out
 
 
 def test_edge_errors_counts_halo_lost_and_swapped_pixels():

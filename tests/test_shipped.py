@@ -3,9 +3,11 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import load_script, tiny_config
+from PIL import Image
 
 from redo_lite.config import Config
 from redo_lite.run import evaluate_run, load_run
@@ -29,13 +31,34 @@ def test_shipped_checkpoint_is_small_safe_and_loads():
 
 
 def test_shipped_model_reaches_the_target_on_the_test_split(tmp_path):
-    """The course's target for the shipped model: digit IoU >= 0.85 on colored-2-MNIST's test split
+    """The course's target for the shipped model: digit IoU >= 0.90 on colored-2-MNIST's test split
     (built here alone: each split has its own seeded generator, so it is the same test split)."""
     from data_prep.c2mnist import build
 
     build(tmp_path / "c2mnist32", size=32, seed=0, n_train=0, n_val=0, n_test=1000)
     result = evaluate_run(SHIPPED, tmp_path / "c2mnist32", "test")
-    assert result["images"] == 1000 and result["iou"] >= 0.85, result
+    assert result["images"] == 1000 and result["iou"] >= 0.90, result
+
+
+def test_shipped_model_holds_on_the_official_variant_at_64px(tmp_path):
+    """colored-2-MNIST drawn as the official loader draws it, at 64 px (twice the model's size),
+    segmented as ``python -m redo_lite segment`` does and scored against the 64 px ground truth:
+    digit IoU >= 0.85 (benchmarks/c2mnist_official.py does 1000 images at 32, 64 and 128 px)."""
+    from data_prep.c2mnist import build
+    from redo_lite.metrics import score
+    from redo_lite.run import segment_folder
+
+    data = tmp_path / "official64"
+    build(data, size=64, seed=5, n_train=0, n_val=0, n_test=100, rule="official")
+    written = segment_folder(SHIPPED, data / "images", tmp_path / "labels")
+
+    def read(paths):
+        return torch.from_numpy(np.stack([np.asarray(Image.open(p)) for p in paths]))
+
+    pred, gt = read(written), read([data / "masks" / p.name for p in written])
+    assert pred.shape == (100, 64, 64)
+    result = score(pred, gt, 3)
+    assert result["iou"] >= 0.85, result
 
 
 def test_ship_script_keeps_the_networks_used_after_training(tiny_c2mnist, tmp_path):
