@@ -11,9 +11,10 @@ from .checks import Exercise, Mistake
 from .exercises import register
 
 
-def iem_case(b: int = 2, s: int = 16):
+def iem_case(b: int = 3, s: int = 16):
     """(image B,3,S,S in [0,1]: a textured background with two flat discs; one-hot masks B,3,S,S
-    of a label map that half-covers them, as IEM's label maps look mid-way)."""
+    of a label map that half-covers them, as IEM's label maps look mid-way; in the last image
+    region 2 is empty, as IEM's regions can become)."""
     g = torch.Generator().manual_seed(11)
     x = (
         0.5
@@ -26,6 +27,7 @@ def iem_case(b: int = 2, s: int = 16):
         disc = (yy - 0.5 * s) ** 2 + (xx - cx) ** 2 <= (0.2 * s) ** 2
         x[:, :, disc] = torch.rand(b, 3, 1, generator=g)
         labels[:, (yy - 0.45 * s).abs() + (xx - cx).abs() <= 0.25 * s] = k  # a diamond, a bit off
+    labels[-1][labels[-1] == 2] = 0  # an empty region: its area is 0
     return x, F_.one_hot(labels, 3).permute(0, 3, 1, 2).float()
 
 
@@ -42,6 +44,15 @@ def _over_image(x, masks, sigma):
 def _everywhere(x, masks, sigma):
     err = (x[:, None] - iem.inpaint(x, 1 - masks, sigma)).abs().mean(2)
     return (err.sum((2, 3)) / masks.sum((2, 3)).clamp(min=1)).sum(1)
+
+
+def _no_clamp(x, masks, sigma):
+    err = (x[:, None] - iem.inpaint(x, 1 - masks, sigma)).abs().mean(2)
+    return ((masks * err).sum((2, 3)) / masks.sum((2, 3))).sum(1)
+
+
+def _regions_averaged(x, masks, sigma):
+    return iem.inpainting_error(x, masks, sigma) / masks.shape[1]
 
 
 def _channels_summed(x, masks, sigma):
@@ -76,6 +87,15 @@ register(
             Mistake(
                 "the error is summed over the colour channels: the paper takes their mean",
                 _channels_summed,
+            ),
+            Mistake(
+                "NaN: an empty region (area 0) divides 0 by 0; count its area as at least one "
+                "pixel (clamp the area from below), so that an empty region adds 0",
+                _no_clamp,
+            ),
+            Mistake(
+                "the regions' errors are averaged: the objective sums them over the n regions",
+                _regions_averaged,
             ),
         ),
     )

@@ -928,6 +928,18 @@ def _iou_empty_as_zero(pred, gt, n):
     return _iou_tables(pred, gt, n)[:, :, 1:].nan_to_num(0.0).mean(2).max(1).values.float()
 
 
+def _iou_areas_swapped(pred, gt, n):
+    """The table's axes read the wrong way round: F's areas summed over F's own axis."""
+    inter = metrics.overlap_counts(pred, gt, n)
+    area_pred, area_true = inter.sum(1), inter.sum(2)
+    scores = []
+    for p in itertools.permutations(range(n)):
+        both = torch.stack([inter[:, p[g], g] for g in range(1, n)], 1)
+        union = torch.stack([area_pred[:, p[g]] + area_true[:, g] for g in range(1, n)], 1) - both
+        scores.append((both / union).nanmean(1))
+    return torch.stack(scores, 1).nan_to_num(-1).max(1).values.float()
+
+
 def _iou_with_areas(pred, gt, n, union_of):
     """The best mean object IoU per image, with the union computed by ``union_of(inter, area_pred,
     area_true)`` (for the mistakes that get the union wrong)."""
@@ -987,6 +999,18 @@ register(
                 "(a B tensor)",
                 test=lambda got, exp: _is_tensor(got, 0),
                 example=lambda p, g, n: _per_image_iou(p, g, n).nanmean(),
+            ),
+            Mistake(
+                "the areas are read along the wrong axes of the table: in inter[b, k, g] the rows "
+                "(axis 1) are F's regions and the columns (axis 2) the truth's, so F's region k "
+                "covers the sum of its row and true region g the sum of its column",
+                _iou_areas_swapped,
+            ),
+            Mistake(
+                "NaN: a region absent from both prediction and truth has an empty union, 0/0 is "
+                "NaN, and a plain mean (then the max) passes it on; average the objects with a "
+                "mean that skips NaN, which leaves that region out of the image's mean",
+                lambda p, g, n: _iou_tables(p, g, n)[:, :, 1:].mean(2).max(1).values.float(),
             ),
         ),
     )
@@ -1097,6 +1121,17 @@ register(
                 "-log M averaged over every region: only the probability of each pixel's true "
                 "label counts",
                 lambda m, y: -torch.log(m.clamp(min=1e-6)).mean(),
+            ),
+            Mistake(
+                "the sign is flipped: the loss is MINUS the mean log-probability of the true "
+                "labels (a log-probability is negative, the loss positive), or training would "
+                "push the true labels' probabilities down",
+                lambda m, y: -_supervised_loss(m, y),
+            ),
+            Mistake(
+                "divided by B·n·H·W, the size of the masks: the mean runs over images and pixels "
+                "only (B·H·W), one picked log-probability per pixel, not over the n regions",
+                lambda m, y: _supervised_loss(m, y) / m.shape[1],
             ),
         ),
     )
