@@ -69,7 +69,7 @@ def permutation_matching(path):
     ax.text(
         4.2,
         1.7,
-        "same shapes, other names: F never learns\nwhich region index means what",
+        "nearly the same shapes, other names: F never\nlearns which region index means what",
         ha="center",
         va="top",
         fontsize=9,

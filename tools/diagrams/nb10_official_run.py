@@ -36,6 +36,10 @@ def official_run(path):
     ax.text(4.4, 3.3, "after every check: save last.pt", fontsize=9.5, style="italic")
     ax.plot([0.5, 0.32, 0.32], [4.5, 4.5, 8.2], color="#333333", lw=1.3)
     arrow(ax, (0.32, 8.2), (0.52, 8.2))
+    # a restart goes back into the loop: new networks, from step 0
+    ax.plot([9.1, 9.5, 9.5, 2.3], [4.5, 4.5, 9.05, 9.05], color="#333333", lw=1.3)
+    arrow(ax, (2.3, 9.05), (2.3, 8.7))
+    ax.text(9.4, 7.4, "back to\nstep 0", ha="right", va="center", fontsize=8.5, style="italic")
     # ---------------------------------------------------------------- the run folder (right)
     ax.add_patch(Rectangle((11.0, 3.2), 5.8, 6.6, facecolor="#fffdf3", edgecolor="#b38f00"))
     ax.text(11.25, 9.45, "run folder (on Google Drive)", fontsize=11.5, fontweight="bold")
