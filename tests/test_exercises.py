@@ -287,6 +287,17 @@ def test_a_failed_image_shows_expected_yours_and_the_difference():
     plt.close(fig)
 
 
+def test_a_label_difference_is_drawn_on_a_fixed_0_to_1_scale():
+    import matplotlib.pyplot as plt
+
+    # every pixel wrong: the difference is 1 everywhere, which a stretched scale draws as a flat
+    # square of the colour map's middle colour; on 0..1 it is the colour of "differs"
+    mask = np.ones((16, 16), dtype=np.uint8)
+    fig = diff_figure("flower_mask: mask", mask, 1 - mask)
+    assert fig.axes[2].get_images()[0].get_clim() == (0, 1)
+    plt.close(fig)
+
+
 def test_no_figure_outside_a_notebook(capsys):
     import matplotlib.pyplot as plt
 

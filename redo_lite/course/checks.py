@@ -296,7 +296,12 @@ def diff_figure(title: str, expected, got, max_items: int = 4):
         ):
             ax = axes[r, c]
             if c == 2:
-                im = ax.imshow(d[r].numpy(), cmap="magma", interpolation="nearest")
+                # a fixed scale from 0: a difference of labels is 0 or 1, and one that is the
+                # same everywhere must not be stretched into a flat square of any colour
+                vmax_d = 1 if kind == "labels" else max(float(d.max()), 1e-8)
+                im = ax.imshow(
+                    d[r].numpy(), cmap="magma", interpolation="nearest", vmin=0, vmax=vmax_d
+                )
                 fig.colorbar(im, ax=ax, fraction=0.046)
             elif kind == "labels":  # the course's label colours (redo_lite.viz), as everywhere
                 ax.imshow(colorize(img[None])[0].permute(1, 2, 0).numpy(), interpolation="nearest")

@@ -1039,6 +1039,11 @@ def _background(segmim, rule):
     return {"or": r | g | b, "and": r & g & b, "blue": b}[rule]
 
 
+def _first_axis_channels(segmim):
+    a = np.asarray(segmim.convert("RGB"))
+    return (~((a[0] == 0) | (a[1] == 0) | (a[2] == 254))).astype(np.uint8)
+
+
 register(
     Exercise(
         name="flower_mask",
@@ -1066,6 +1071,23 @@ register(
                 "only the blue test (B = 254): the official rule also calls a pixel background "
                 "when R = 0 or G = 0",
                 lambda s: (~_background(s, "blue")).astype(np.uint8),
+            ),
+            Mistake(
+                "the channels are the LAST axis of the H,W,3 array: indexing its first axis "
+                "takes a row of pixels (W,3), not a colour channel; take a[..., c]",
+                test=lambda got, exp: getattr(got, "shape", None) == (exp.shape[1], 3),
+                example=lambda s: _first_axis_channels(s),
+            ),
+            Mistake(
+                "the values are right but the dtype is not uint8 (1 minus a boolean array, for "
+                "instance, is NumPy's default integer): convert with .astype(np.uint8)",
+                test=lambda got, exp: (
+                    isinstance(got, np.ndarray)
+                    and got.dtype not in (np.uint8, np.bool_)
+                    and got.shape == exp.shape
+                    and bool((got == exp).all())
+                ),
+                example=lambda s: 1 - _background(s, "or"),
             ),
         ),
     )
