@@ -643,10 +643,22 @@ register(
 # 07 · conditional instance norm
 # ---------------------------------------------------------------------------------------------
 def _cin_forward(
-    self, x, z, plus_one=False, norm=True, swap=False, batch=False, unbiased=False, layer=False
+    self,
+    x,
+    z,
+    plus_one=False,
+    norm=True,
+    swap=False,
+    batch=False,
+    unbiased=False,
+    layer=False,
+    eps_added=False,
 ):
     if batch:
         h = F_.batch_norm(x, None, None, training=True)
+    elif eps_added:  # epsilon after the division (added to sd instead: within the tolerance)
+        mean, var = x.mean((2, 3), keepdim=True), x.var((2, 3), keepdim=True, unbiased=False)
+        h = (x - mean) / torch.sqrt(var) + 1e-5
     elif unbiased or layer:
         dims = (1, 2, 3) if layer else (2, 3)
         mean, var = x.mean(dims, keepdim=True), x.var(dims, keepdim=True, unbiased=unbiased)
@@ -696,6 +708,12 @@ register(
                 "the statistics were taken over the channels too (that is layer norm): instance "
                 "norm gives each channel of each image its own mean and spread",
                 _variant(nets.CondInstanceNorm, _cin_forward, layer=True),
+            ),
+            Mistake(
+                "epsilon was added after the division, to the normalised features: it belongs "
+                "inside the square root, (x - mean) / sqrt(var + eps), where it keeps a flat "
+                "channel from a division by zero",
+                _variant(nets.CondInstanceNorm, _cin_forward, eps_added=True),
             ),
         ),
     )
