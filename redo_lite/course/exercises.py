@@ -540,6 +540,12 @@ register(
                 "mean over every entry)",
                 lambda p, z, lam: lam * ((p - z) ** 2).sum(-1).mean(),
             ),
+            Mistake(
+                "squared errors summed over the regions and z's entries, then averaged over the "
+                "batch: that multiplies the loss by n * z_dim (the paper's squared norms for "
+                "every region); the official form is one mean over every entry",
+                lambda p, z, lam: lam * ((p - z) ** 2).sum((1, 2)).mean(),
+            ),
         ),
     )
 )
@@ -758,10 +764,10 @@ LR = 0.01  # the harness's SGD learning rate
 
 def step_harness(step_fn):
     """One step of ``step_fn`` on a fresh tiny model whose every ``.grad`` holds seeded junk (as
-    a previous step would leave it): its losses, how often each optimiser stepped, whether D's loss sent gradients into F or G, and how the step moved every weight.
-    The optimisers are plain SGD, so each network's update is -LR times the gradient it was
-    stepped with (Adam's first step, about lr times the gradient's sign, would hide a wrong
-    gradient in its rounding)."""
+    a previous step would leave it): its losses, how often each optimiser stepped, whether D's
+    loss sent gradients into F or G, and how the step moved every weight. The optimisers are
+    plain SGD, so each network's update is -LR times the gradient it was stepped with (Adam's
+    first step, about lr times the gradient's sign, would hide a wrong gradient in its rounding)."""
 
     def go(x_gen, x_real, z):
         torch.manual_seed(0)
