@@ -77,4 +77,3 @@ def pytest_collection_modifyitems(config, items):
         for prefix, group in groups.items():
             if nb is not None and Path(nb).name.startswith(prefix):
                 item.add_marker(pytest.mark.xdist_group(group))
-

@@ -48,7 +48,7 @@ def test_train_writes_a_run_and_resumes(trained, tiny_c2mnist):
     assert {"config.json", "last.pt", "best.pt", "metrics.jsonl"} <= {
         p.name for p in trained.iterdir()
     }
-    rows = [json.loads(l) for l in (trained / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(r) for r in (trained / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["kind"] == "test" and rows[-1]["images"] == 8  # the final test-split score
     r = cli("train", "--data", tiny_c2mnist, "--out", trained, "--steps", "4", "--threads", "1")
     out = json.loads(r.stdout.splitlines()[-1])

@@ -4,6 +4,7 @@ what the benchmark recorded."""
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from redo_lite.course import benchmark_note, pick_run
@@ -153,3 +154,15 @@ def test_grid_figure_titles_rows_columns_and_label_colours():
     ]
     assert ax.get_title() == "two rows"
     plt.close(fig)
+
+
+def test_ensure_c2mnist_leaves_a_first_release_copy_alone_and_says_what_to_do(tmp_path):
+    from redo_lite.course import ensure_c2mnist
+
+    old = tmp_path / "c2mnist32"
+    (old / "images").mkdir(parents=True)
+    (old / "images" / "x.png").write_bytes(b"the learner's file")
+    (old / "info.json").write_text('{"name": "colored-2-MNIST", "size": 32}')
+    with pytest.raises(RuntimeError, match=r"info.json: built by the course's first release.*move"):
+        ensure_c2mnist(str(old))
+    assert (old / "images" / "x.png").read_bytes() == b"the learner's file"

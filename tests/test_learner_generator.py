@@ -25,7 +25,7 @@ def course(tmp_path, *cells, name="01_demo.ipynb"):
 
 
 def learner_cell(root, index, name="01_demo.ipynb") -> str:
-    """The index-th cell of a learner copy, not counting the Colab install cell the generator adds."""
+    """The index-th cell of a learner copy, without the Colab install cell the generator adds."""
     cells = nbformat.read(root / "notebooks" / name, as_version=4).cells
     return [c for c in cells if not c.source.startswith(gen.INSTALL_MARK)][index].source
 

@@ -59,9 +59,7 @@ def test_widget_outputs_become_a_note_and_progress_bars_stay():
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
-def test_a_small_site_builds_and_every_page_shows_its_figures_and_equations(
-    tmp_path, course_data
-):
+def test_a_small_site_builds_and_every_page_shows_its_figures_and_equations(tmp_path, course_data):
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_nb")
     check = load_script("tools/check_site.py")

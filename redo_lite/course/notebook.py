@@ -126,15 +126,21 @@ def repo_root():
 def ensure_c2mnist(path: str = "data/c2mnist32", size: int = 32):
     """Build colored-2-MNIST at ``path`` unless it is already there (half a minute to two minutes).
     A copy built by the first release (broken digit strokes, no ``digit_min_cover`` in its
-    info.json) is rebuilt."""
+    info.json) is not used and not replaced: the error says to move it aside, and the next call
+    builds the current data set."""
     import json
     from pathlib import Path
 
     info = Path(path) / "info.json"
-    if not info.exists() or "digit_min_cover" not in json.loads(info.read_text()):
+    if not info.exists():
         from data_prep.c2mnist import build
 
         build(Path(path), size=size, seed=0)
+    elif "digit_min_cover" not in json.loads(info.read_text()):
+        raise RuntimeError(
+            f"{info}: built by the course's first release (digits with broken strokes); move or "
+            f"delete {path} and run this cell again to build the current data set"
+        )
     return path
 
 
