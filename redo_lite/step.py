@@ -56,7 +56,7 @@ def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float) -> dic
     three losses as floats."""
     F, G, D, Z = (nets[k] for k in "FGDZ")
 
-    # --- GeneratorUpdate (Algorithm 1, lines 1-8): F, every G_k and δ ---------------------------
+    # --- GeneratorUpdate (Algorithm 1, lines 1-9): F, every G_k and δ ---------------------------
     for opt in opts.values():
         opt.zero_grad(set_to_none=True)
     masks, drawn, fakes = redraw(nets, x_gen, z)
@@ -64,7 +64,7 @@ def train_step(nets: dict, opts: dict, x_gen, x_real, z, lambda_z: float) -> dic
     loss_g = hinge_g(D(fakes))
     # Eq. 7, second term: λ_z · mean((δ(Σ_k G_k(M^k, z_k)) - z)²)   (Algorithm 1, line 6)
     loss_z = z_loss(Z(assemble(drawn)), z, lambda_z)
-    # Algorithm 1, lines 7-8: update F and the G_k with ∇(L_G + L_z), δ with ∇L_z (D is not stepped
+    # Algorithm 1, lines 8-9: update F and the G_k with ∇(L_G + L_z), δ with ∇L_z (D is not stepped
     # here: its gradients from this pass are cleared before its own step)
     (loss_g + loss_z).backward()
     for k in "FGZ":

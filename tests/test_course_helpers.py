@@ -2,11 +2,14 @@
 what the benchmark recorded."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from redo_lite.course import benchmark_note, pick_run
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_pick_run_prefers_the_learners_best_then_last_then_the_shipped(tmp_path):
@@ -25,7 +28,10 @@ def test_pick_run_prefers_the_learners_best_then_last_then_the_shipped(tmp_path)
 
 
 def test_benchmark_note_without_a_file_or_with_a_bad_one(tmp_path):
-    assert benchmark_note(tmp_path / "none.json").startswith("no benchmark recorded yet")
+    note = benchmark_note(tmp_path / "none.json")
+    assert note.startswith("no benchmark recorded yet")
+    assert all((ROOT / doc).exists() for doc in ("docs/results.md", "docs/cpu-preset.md"))
+    assert "docs/results.md" in note and "docs/cpu-preset.md" in note  # where the figures are
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json")
     assert "unreadable" in benchmark_note(bad)

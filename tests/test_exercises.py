@@ -164,6 +164,22 @@ def test_the_stop_of_an_open_exercise_reads_as_expected_in_a_notebook(capsys):
     assert info.value.__traceback__ is not None  # plain Python still gets the whole traceback
 
 
+def test_an_error_in_the_learners_code_reads_as_a_failed_check_in_a_notebook(capsys):
+    """A shape error under CHECK FAIL: the error, the learner's line, what to do; no traceback
+    through the check's frames."""
+
+    def wrong_shape(x):
+        return x @ torch.ones(3, 2)  # x is 2 x 2: the shapes do not multiply
+
+    with pytest.raises(RuntimeError) as info:
+        check("shapes", wrong_shape, lambda x: x, lambda: torch.ones(2, 2))
+    assert printed(capsys).startswith("CHECK FAIL: shapes — your code raised RuntimeError")
+    shown = "\n".join(info.value._render_traceback_())
+    assert "raised in wrong_shape" in shown and "x @ torch.ones(3, 2)" in shown
+    assert "CHECK FAIL above: your shapes raised this error" in shown
+    assert "checks.py" not in shown and "This stop is expected" not in shown
+
+
 def test_nan_is_reported_as_nan(capsys):
     expected = torch.ones(2, 3)
     got = expected.clone()

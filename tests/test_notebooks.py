@@ -112,12 +112,10 @@ def test_learner_copy_stops_at_its_first_exercise(path, tmp_path):
     assert any(line.startswith("CHECK TODO") for line in outputs(ran))
 
 
-# nbval, the notebook plugin a learner can run on their own copy (``pytest --nbval-lax``), on two
-# notebooks: every solution already runs above under papermill
-NBVAL = [p for p in SOLUTIONS if p.name.startswith(("00_", "02_"))]
-
-
-def test_nbval_reruns_the_solutions(tmp_path):
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_nbval_reruns_the_solution(path, tmp_path):
+    """nbval, the plugin a learner can run on their own copy (``pytest --nbval-lax``), runs every
+    solution too: one notebook a test, so that the workers share them out."""
     env = {
         **os.environ,
         **FAST_ENV,
@@ -134,11 +132,13 @@ def test_nbval_reruns_the_solutions(tmp_path):
             "-q",
             "-p",
             "no:cacheprovider",
+            "-n",
+            "0",  # one notebook's cells in one kernel, in order
             "--nbval-lax",
             "--nbval-current-env",
             "--nbval-cell-timeout",
             "600",
-            *map(str, NBVAL),
+            str(path),
         ],
         cwd=ROOT,
         capture_output=True,

@@ -79,3 +79,17 @@ def test_ship_script_keeps_the_networks_used_after_training(tiny_c2mnist, tmp_pa
     with pytest.raises(Exception, match="best.pt"):
         ship.main([str(run), "--out", str(out)])
     assert set(torch.load(out / "best.pt", weights_only=True)["nets"]) == {"F", "G", "D"}  # kept
+
+
+def test_finetune_starts_from_the_trained_networks(tiny_c2mnist, tmp_path):
+    tool = load_script("tools/finetune.py")
+    src = tmp_path / "src"
+    Trainer(tiny_config(), tiny_c2mnist, src, progress=False).fit()
+    # a vanishing learning rate and no weight decay: F does not move, so the fine-tuned F is the
+    # source's best F; a fresh F would differ everywhere
+    tool.finetune(src, tiny_c2mnist, tmp_path / "ft", steps=2, sets=["lr_f=1e-30", "wd_f=0"])
+    rows = [json.loads(r) for r in (tmp_path / "ft" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["kind"] == "init" and rows[0]["source"] == str(src)
+    before = torch.load(src / "best.pt", weights_only=True)["nets"]["F"]
+    after = torch.load(tmp_path / "ft" / "last.pt", weights_only=True)["nets"]["F"]
+    assert all(torch.allclose(before[k], after[k], rtol=0, atol=1e-20) for k in before)

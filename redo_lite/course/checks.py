@@ -408,6 +408,7 @@ def check(
                 if _mistake_raises_alike(m, e, inputs_fn, seed)
             ]
             print("\n".join(lines))
+            _stop_quietly(e, name, failed=True)
         raise
     expected = _run(reference, inputs_fn, seed)
 
@@ -457,17 +458,21 @@ def check(
     return False
 
 
-def _stop_quietly(e: BaseException, name: str) -> None:
-    """Make the stop of an open exercise read as what it is, not as a crash. IPython shows what an
-    exception's ``_render_traceback_`` returns in place of its traceback: here the error, the line
-    of the learner's code that raised it, and why the notebook stops. Outside IPython (plain
-    Python, pytest) the exception and its traceback are unchanged."""
+def _stop_quietly(e: BaseException, name: str, failed: bool = False) -> None:
+    """Make the stop of an open exercise (or of one whose code raised, ``failed``) read as what it
+    is, not as a crash. IPython shows what an exception's ``_render_traceback_`` returns in place
+    of its traceback: here the error, the line of the learner's code that raised it, and why the
+    notebook stops. Outside IPython (plain Python, pytest) the exception and its traceback are
+    unchanged."""
     import linecache
+    from pathlib import Path
 
+    package = str(Path(__file__).resolve().parents[1])  # redo_lite: the course's own frames
     where, tb = None, e.__traceback__
-    while tb is not None:  # the innermost frame that is not this module's nor a library's
+    while tb is not None:  # the innermost frame that is not the course's nor a library's
         file = tb.tb_frame.f_code.co_filename
-        if file != __file__ and not any(s in file for s in ("site-packages", "dist-packages")):
+        ours = str(Path(file).resolve()).startswith(package) if file.endswith(".py") else False
+        if not ours and not any(s in file for s in ("site-packages", "dist-packages")):
             where = tb
         tb = tb.tb_next
     lines = [f"{type(e).__name__}: {e}"]
@@ -475,11 +480,18 @@ def _stop_quietly(e: BaseException, name: str) -> None:
         code, line = where.tb_frame.f_code, where.tb_lineno
         text = linecache.getline(code.co_filename, line).strip()
         lines.append(f"  raised in {code.co_name}, line {line}: {text}")
-    lines.append(
-        f"This stop is expected: {name} is not finished, and its check halts the notebook here so "
-        'that "Run all" goes no further. Fill the blanks, delete the raise line, then run the '
-        "exercise's cell and this one again."
-    )
+    if failed:
+        lines.append(
+            f"CHECK FAIL above: your {name} raised this error on the check's inputs (the likely "
+            "cause, if one is known, is printed above). Fix it, then run the exercise's cell and "
+            "this one again."
+        )
+    else:
+        lines.append(
+            f"This stop is expected: {name} is not finished, and its check halts the notebook "
+            'here so that "Run all" goes no further. Fill the blanks, delete the raise line, then '
+            "run the exercise's cell and this one again."
+        )
     e._render_traceback_ = lambda: lines
 
 

@@ -14,7 +14,17 @@ from .exercises import _gen, _variant, module_wrap, register, soft_masks
 CIN, COUT, ZDIM = 8, 4, 4
 
 
-def _block_forward(self, x, m, z, pool="avg", mask_after_up=False, shortcut=True, relu_first=False):
+def _block_forward(
+    self,
+    x,
+    m,
+    z,
+    pool="avg",
+    mask_after_up=False,
+    shortcut=True,
+    relu_first=False,
+    mask_first=False,
+):
     """GenBlock.forward with one thing changed (the default is the reference)."""
 
     def act_norm(norm, h):
@@ -29,7 +39,7 @@ def _block_forward(self, x, m, z, pool="avg", mask_after_up=False, shortcut=True
             mk = F_.adaptive_avg_pool2d(m, x.shape[-2:])
         else:
             mk = F_.interpolate(m, size=x.shape[-2:], mode="nearest")
-        h = self.c1(nets.upsample(torch.cat([h, mk], 1)))
+        h = self.c1(nets.upsample(torch.cat([mk, h] if mask_first else [h, mk], 1)))
     h = self.c2(act_norm(self.n2, h))
     return h + self.skip(nets.upsample(x)) if shortcut else h
 
@@ -73,6 +83,12 @@ register(
                 "ReLU before the conditional norm: the block normalises and styles the "
                 "features with z first, then applies the ReLU (pre-activation, as BigGAN)",
                 _variant(nets.GenBlock, _block_forward, relu_first=True),
+            ),
+            Mistake(
+                "the mask was concatenated first, before the features: c1's weights read the "
+                "C_in feature channels first and the mask as the last channel (features, then "
+                "mask), so the first conv mixed the wrong channels",
+                _variant(nets.GenBlock, _block_forward, mask_first=True),
             ),
         ),
     )

@@ -540,6 +540,12 @@ register(
                 "mean over every entry)",
                 lambda p, z, lam: lam * ((p - z) ** 2).sum(-1).mean(),
             ),
+            Mistake(
+                "squared errors summed over the regions and z's entries, then averaged over the "
+                "batch: that multiplies the loss by n * z_dim (the paper's squared norms for "
+                "every region); the official form is one mean over every entry",
+                lambda p, z, lam: lam * ((p - z) ** 2).sum((1, 2)).mean(),
+            ),
         ),
     )
 )
@@ -643,10 +649,22 @@ register(
 # 07 · conditional instance norm
 # ---------------------------------------------------------------------------------------------
 def _cin_forward(
-    self, x, z, plus_one=False, norm=True, swap=False, batch=False, unbiased=False, layer=False
+    self,
+    x,
+    z,
+    plus_one=False,
+    norm=True,
+    swap=False,
+    batch=False,
+    unbiased=False,
+    layer=False,
+    eps_added=False,
 ):
     if batch:
         h = F_.batch_norm(x, None, None, training=True)
+    elif eps_added:  # epsilon after the division (added to sd instead: within the tolerance)
+        mean, var = x.mean((2, 3), keepdim=True), x.var((2, 3), keepdim=True, unbiased=False)
+        h = (x - mean) / torch.sqrt(var) + 1e-5
     elif unbiased or layer:
         dims = (1, 2, 3) if layer else (2, 3)
         mean, var = x.mean(dims, keepdim=True), x.var(dims, keepdim=True, unbiased=unbiased)
@@ -697,6 +715,12 @@ register(
                 "norm gives each channel of each image its own mean and spread",
                 _variant(nets.CondInstanceNorm, _cin_forward, layer=True),
             ),
+            Mistake(
+                "epsilon was added after the division, to the normalised features: it belongs "
+                "inside the square root, (x - mean) / sqrt(var + eps), where it keeps a flat "
+                "channel from a division by zero",
+                _variant(nets.CondInstanceNorm, _cin_forward, eps_added=True),
+            ),
         ),
     )
 )
@@ -739,16 +763,20 @@ LR = 0.01  # the harness's SGD learning rate
 
 
 def step_harness(step_fn):
-    """One step of ``step_fn`` on a fresh tiny model: its losses, how often each optimiser
-    stepped, whether D's loss sent gradients into F or G, and how the step moved every weight.
-    The optimisers are plain SGD, so each network's update is -LR times the gradient it was
-    stepped with (Adam's first step, about lr times the gradient's sign, would hide a wrong
-    gradient in its rounding)."""
+    """One step of ``step_fn`` on a fresh tiny model whose every ``.grad`` holds seeded junk (as
+    a previous step would leave it): its losses, how often each optimiser stepped, whether D's
+    loss sent gradients into F or G, and how the step moved every weight. The optimisers are
+    plain SGD, so each network's update is -LR times the gradient it was stepped with (Adam's
+    first step, about lr times the gradient's sign, would hide a wrong gradient in its rounding)."""
 
     def go(x_gen, x_real, z):
         torch.manual_seed(0)
         model = nets.build_nets(tiny_config())
         opts = {k: torch.optim.SGD(model[k].parameters(), lr=LR) for k in "FGZD"}
+        junk = torch.Generator().manual_seed(99)
+        for k in "FGZD":  # gradients left over from an earlier step: the step must clear them
+            for p in model[k].parameters():
+                p.grad = torch.randn(p.shape, generator=junk)
         before = {k: [p.detach().clone() for p in model[k].parameters()] for k in "FGZD"}
         steps = {k: 0 for k in "FGZD"}
         after_own_step, leaked = {}, []
@@ -789,14 +817,20 @@ def step_harness(step_fn):
 
 
 def train_step_variant(
-    d_in_part1=False, recompute=True, no_grad=True, z_in_backward=True, swap_d=False, clear_d=True
+    d_in_part1=False,
+    recompute=True,
+    no_grad=True,
+    z_in_backward=True,
+    swap_d=False,
+    clear_d=True,
+    zero_first=True,
 ):
     """The training step with one thing changed (the default is the reference's step)."""
     from ..process import assemble, redraw_all
 
     def step(nets_, opts, x_gen, x_real, z, lambda_z):
         F, G, D, Z = (nets_[k] for k in "FGDZ")
-        for o in opts.values():
+        for o in opts.values() if zero_first else ():
             o.zero_grad(set_to_none=True)
         masks = F(x_gen)
         drawn = G(masks, z)
@@ -873,6 +907,12 @@ register(
                 "gradient of the generators' loss with respect to D's weights (which points "
                 "the wrong way for D) was added to L_D's",
                 train_step_variant(clear_d=False),
+            ),
+            Mistake(
+                "the gradients were not cleared at the start of part 1: F, G and delta stepped "
+                "along their new gradient plus whatever the previous step left in .grad "
+                "(PyTorch adds to .grad, it never replaces it); zero every optimiser first",
+                train_step_variant(zero_first=False),
             ),
         ),
     )

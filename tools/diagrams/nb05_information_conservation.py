@@ -6,7 +6,7 @@ from .common import arrow, box, canvas, legend, save
 
 
 def information_loop(path):
-    fig, ax = canvas(16.5, 7.6, "Information conservation (Eq. 7): δ must read every $z_k$ back")
+    fig, ax = canvas(16.5, 8.4, "Information conservation (Eq. 7): δ must read every $z_k$ back")
     y = 4.4
     box(
         ax,
@@ -45,18 +45,24 @@ def information_loop(path):
     ax.plot([1.3, 1.3, 15.0], [y - 0.55, 1.9, 1.9], color="#333333", lw=1.2)
     arrow(ax, (15.0, 1.9), (15.0, y - 0.6))
     ax.text(8.2, 2.05, "the same z is the target", ha="center", fontsize=9, style="italic")
-    # the gradient goes back to δ, the G_k and F
-    arrow(ax, (15.0, y + 0.6), (10.3, y + 0.6), colour="#7a4fa0", rad=0.35)
+    # the gradient goes back from the loss to δ, to every G_k (through the sum) and to F (through
+    # the masks): one line along the top, one arrow down into each network it reaches
+    grad, top = "#7a4fa0", y + 3.0
+    ax.plot([15.0, 15.0, 1.3], [y + 0.6, top, top], color=grad, lw=1.4, ls=(0, (4, 3)))
+    for x, y_end in ((10.3, y + 0.55), (4.4, y + 1.45), (1.3, y + 2.4)):
+        arrow(ax, (x, top), (x, y_end), colour=grad)
     ax.text(
-        12.7,
-        y + 1.55,
-        "gradient of $\\mathcal{L}_z$: to δ, to every $G_k$ and to F",
+        8.2,
+        top + 0.15,
+        "gradient of $\\mathcal{L}_z$: to δ, to every $G_k$ (through the sum) and to F (through "
+        "the masks)",
         ha="center",
+        va="bottom",
         fontsize=9.5,
-        color="#7a4fa0",
+        color=grad,
     )
     ax.text(
-        8.0,
+        7.0,
         0.75,
         "If region k is empty, $M^k = 0$ and $G_k(M^k, z_k) = 0$: nothing of $z_k$ "
         "reaches the image. The best δ can then do is guess 0,\nwhich costs 1 per entry "
@@ -67,7 +73,7 @@ def information_loop(path):
     legend(
         ax,
         {"mask network F": "F", "region generators $G_k$": "G", "z-encoder δ": "Z", "loss": "loss"},
-        loc="upper right",
+        loc="lower right",
     )
     save(fig, path)
 

@@ -12,7 +12,7 @@ def draw_gen_block(path):
         (12.6, "features x\nC_in × h × w", "data"),
         (11.1, "conditional norm\nIN(x)·γ(z) + β(z)", "G"),
         (9.8, "ReLU", "note"),
-        (8.5, "concatenate the mask\nC_in + 1 channels", "note"),
+        (8.5, "concatenate: features, then mask\nC_in + 1 channels", "note"),
         (7.0, "upsample ×2\n(nearest)", "note"),
         (5.6, "3×3 conv (spectral norm)\nC_out channels", "G"),
         (4.2, "conditional norm\nIN(h)·γ'(z) + β'(z)", "G"),

@@ -56,7 +56,7 @@ def draw_two_steps(path):
     ax.text(
         0.45,
         top + 6.6,
-        "Part 1 · Algorithm 1, lines 1-8: F, every $G_k$ and δ learn",
+        "Part 1 · Algorithm 1, lines 1-9: F, every $G_k$ and δ learn",
         fontsize=12,
         fontweight="bold",
     )
