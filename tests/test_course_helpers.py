@@ -24,7 +24,24 @@ def test_pick_run_prefers_the_learners_best_then_last_then_the_shipped(tmp_path)
     path, why = pick_run(run, shipped="ship")
     assert path == str(run) and "best.pt" in why and "step 250 of attempt 1" in why
     path, why = pick_run(None, shipped="ship")
-    assert path == "ship" and "shipped" in why
+    assert path == "ship" and "shipped" in why and "USE_SHIPPED" in why
+    path, why = pick_run("", shipped="ship")  # REDO_RUN="": no folder, not "."
+    assert path == "ship" and "no run folder given" in why and ". holds" not in why
+
+
+def test_pick_run_warns_when_the_run_barely_trained(tmp_path):
+    ship, run = tmp_path / "ship", tmp_path / "mine"
+    ship.mkdir(), run.mkdir()
+    torch.save({"nets": {}, "metrics": {"iou": 0.9}}, ship / "best.pt")
+    torch.save({"nets": {}, "step": 3}, run / "last.pt")
+    path, why = pick_run(run, shipped=ship)
+    assert path == str(run) and "barely trained" in why and "USE_SHIPPED = True" in why
+    torch.save({"nets": {}, "step": 20, "metrics": {"iou": 0.085}}, run / "best.pt")
+    path, why = pick_run(run, shipped=ship)
+    assert path == str(run) and "barely trained" in why and "0.085" in why and "0.900" in why
+    torch.save({"nets": {}, "step": 900, "metrics": {"iou": 0.8}}, run / "best.pt")
+    path, why = pick_run(run, shipped=ship)
+    assert "barely" not in why and "WARNING" not in why
 
 
 def test_benchmark_note_without_a_file_or_with_a_bad_one(tmp_path):

@@ -307,24 +307,41 @@ def plot_areas(run, ax=None):
 SHIPPED = "checkpoints/c2mnist-cpu"
 
 
-def pick_run(run=None, shipped: str = SHIPPED) -> tuple[str, str]:
-    """(run folder, one-line message): ``run`` when it holds a trained model (``best.pt``, the
-    networks selected on validation, else ``last.pt``), otherwise the shipped model. The message
-    says which one and why; the notebooks print it above every picture of "your" model."""
+def pick_run(run=None, shipped: str = SHIPPED, barely: float = 0.5) -> tuple[str, str]:
+    """(run folder, message): ``run`` when it holds a trained model (``best.pt``, the networks
+    selected on validation, else ``last.pt``), otherwise the shipped model. The message says which
+    one and why; the notebooks print it above every picture of "your" model. When the run's
+    validation IoU (recorded in its best.pt) is below ``barely`` times the shipped model's, or no
+    validation score exists yet, a second line warns that the run barely trained: every reading
+    of it would then describe an untrained F, not ReDO."""
     from pathlib import Path
 
     from ..checkpoint import load
 
-    if run is None:
-        return str(shipped), f"the shipped model, {shipped} (no run of yours was asked for)"
+    if run is None or str(run).strip() == "":
+        asked = "USE_SHIPPED = True or no run folder given"
+        return str(shipped), f"the shipped model, {shipped} ({asked})"
     run = Path(run)
     best, last = run / "best.pt", run / "last.pt"
+    advice = "set USE_SHIPPED = True to study the shipped model, or train longer in notebook 08"
     if best.exists():
         state = load(best)
         where = f"step {state.get('step', '?')} of attempt {state.get('attempt', '?')}"
-        return str(run), f"your model, {best} (the networks selected on validation, {where})"
+        why = f"your model, {best} (the networks selected on validation, {where})"
+        mine = state.get("metrics", {}).get("iou")
+        ref = Path(shipped) / "best.pt"
+        theirs = load(ref).get("metrics", {}).get("iou") if ref.exists() else None
+        if mine is not None and theirs is not None and mine < barely * theirs:
+            why += (
+                f"\nWARNING: this run barely trained: validation IoU {mine:.3f}, below {barely:g} x"
+                f" the shipped model's {theirs:.3f}; {advice}"
+            )
+        return str(run), why
     if last.exists():
-        return str(run), f"your model, {last} (no best.pt: no validation score recorded yet)"
+        return str(run), (
+            f"your model, {last} (no best.pt: no validation score recorded yet)\n"
+            f"WARNING: this run barely trained (it never reached a validation score); {advice}"
+        )
     return str(shipped), (
         f"the shipped model, {shipped} ({run} holds no trained model: train it in notebook 08)"
     )
