@@ -105,7 +105,12 @@ def test_plot_areas_draws_each_region_its_restarts_and_the_rule(tmp_path):
     assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_color() == "crimson"] == [
         500
     ]
-    assert len(ax.patches) == 2  # the rule's window, once per attempt
+    # the rule's window (steps 500-3000 of each attempt) only where the run reached it: attempt 0
+    # from 500 to the last step 750; attempt 1's starts at 500 + 500, past the end, so none
+    assert len(ax.patches) == 1
+    assert ax.get_xlim()[1] < 800  # a short run is not squashed by the window's far end
+    spans = [p.get_x() + p.get_width() for p in ax.patches]
+    assert max(spans) <= 750  # shaded only up to the run's last step
 
 
 def test_show_row_draws_each_kind_of_panel():

@@ -247,8 +247,8 @@ def live_plot(trainer):
 def plot_areas(run, ax=None):
     """Each region's share of the validation pixels over training: won after argmax (solid) and
     mean soft mask (dashed), from the run's evaluation rows (log scale, floored at 0.001); the
-    collapse threshold, the steps where the restart rule applies (shaded, per attempt) and the
-    restarts (dashed red lines)."""
+    collapse threshold, the steps where the restart rule applies (shaded, per attempt, up to the
+    run's last step, where the x-axis ends) and the restarts (dashed red lines)."""
     import json
     from pathlib import Path
 
@@ -280,19 +280,18 @@ def plot_areas(run, ax=None):
             ax.plot(
                 steps, soft, "--", color=colour, label=f"region {k}: soft mask" if first else None
             )
+    last = max((r.get("total_steps", 0) for r in rows), default=0)  # the run's last step
     if cfg.get("restart_min_area", 0) > 0:
         ax.axhline(cfg["restart_min_area"], color="k", lw=0.8, ls=":", label="restart threshold")
         starts = {}
         for r in rows:
             starts.setdefault(r["attempt"], r["total_steps"] - r["step"])
-        for offset in starts.values():
-            ax.axvspan(
-                offset + cfg["restart_after"],
-                offset + cfg["restart_before"],
-                color="0.92",
-                zorder=0,
-            )
+        for offset in starts.values():  # only the part of each window the run reached
+            lo, hi = offset + cfg["restart_after"], min(offset + cfg["restart_before"], last)
+            if hi > lo:
+                ax.axvspan(lo, hi, color="0.92", zorder=0)
     _mark_restarts(ax, rows)
+    ax.set_xlim(0, max(last, 1) * 1.02)  # the run's own steps, however short
     ax.set_yscale("log")
     ax.set_ylim(1e-3, 1.5)
     ax.set_xlabel("step (all attempts); shaded: where the restart rule applies")
