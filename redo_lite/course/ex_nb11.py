@@ -51,6 +51,11 @@ def _no_clamp(x, masks, sigma):
     return ((masks * err).sum((2, 3)) / masks.sum((2, 3))).sum(1)
 
 
+def _not_divided(x, masks, sigma):
+    err = (x[:, None] - iem.inpaint(x, 1 - masks, sigma)).abs().mean(2)
+    return (masks * err).sum((2, 3)).sum(1)
+
+
 def _regions_averaged(x, masks, sigma):
     return iem.inpainting_error(x, masks, sigma) / masks.shape[1]
 
@@ -92,6 +97,12 @@ register(
                 "NaN: an empty region (area 0) divides 0 by 0; count its area as at least one "
                 "pixel (clamp the area from below), so that an empty region adds 0",
                 _no_clamp,
+            ),
+            Mistake(
+                "the error is a sum over the region's pixels, not a mean: divide each region's "
+                "summed error by the region's area (its mask summed over the pixels), so that a "
+                "large region does not count more than a small one",
+                _not_divided,
             ),
             Mistake(
                 "the regions' errors are averaged: the objective sums them over the n regions",

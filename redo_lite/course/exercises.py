@@ -1076,6 +1076,8 @@ def _flower_mask(segmim):
 def _background(segmim, rule):
     a = np.asarray(segmim.convert("RGB"))
     r, g, b = a[..., 0] == 0, a[..., 1] == 0, a[..., 2] == 254
+    if rule == "blue255":
+        return r | g | (a[..., 2] == 255)
     return {"or": r | g | b, "and": r & g & b, "blue": b}[rule]
 
 
@@ -1106,6 +1108,12 @@ register(
                 "the three background tests were combined with 'and': a pixel is background "
                 "when any one of them holds",
                 lambda s: (~_background(s, "and")).astype(np.uint8),
+            ),
+            Mistake(
+                "the blue test compares with 255: the background paint's blue value is 254 in "
+                "these files (the equation above), so no pixel matches 255 and the blue "
+                "background is counted as flower",
+                lambda s: (~_background(s, "blue255")).astype(np.uint8),
             ),
             Mistake(
                 "only the blue test (B = 254): the official rule also calls a pixel background "
