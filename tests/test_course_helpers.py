@@ -123,7 +123,8 @@ def test_show_row_draws_each_kind_of_panel():
     labels = torch.randint(0, 3, (8, 8))
     panels = [image, labels, labels == 1, torch.rand(8, 8)]
     fig = show_row(panels, ["a", "b", "c", "d"], "t", legend=["x", "y", "z"], show=False)
-    assert [a.get_title() for a in fig.axes[:4]] == ["a", "b", "c", "d"]
+    assert [a.get_title() for a in fig.axes[:4]] == ["a", "b", "c\n(white: yes)", "d"]
+    assert fig.axes[2].axison and not fig.axes[0].axison  # the true/false map keeps a frame
     assert len(fig.axes) == 5  # the float map has its colour bar
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["x", "y", "z"]
 

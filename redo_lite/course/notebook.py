@@ -396,7 +396,8 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
 def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **imshow):
     """One row of pictures, each with its title. A 3,H,W float tensor is an image in [-1, 1]; an
     integer H,W tensor a label map in the course's region colours (``legend``: the name of each
-    colour, drawn once beside the row); a bool H,W tensor a white-on-black map; a float H,W tensor
+    colour, drawn once beside the row); a bool H,W tensor a framed white-on-black map (white: true,
+    said in its title); a float H,W tensor
     a map with its colour bar (``imshow`` keywords such as cmap, vmin, vmax). ``show=False``
     returns the figure undrawn, to add to it."""
     import matplotlib.pyplot as plt
@@ -409,15 +410,19 @@ def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **ims
         p = p.detach().cpu()
         if p.dim() == 3:
             ax.imshow(to_unit(p).clamp(0, 1).permute(1, 2, 0).numpy(), interpolation="nearest")
-        elif p.dtype == torch.bool:
+        elif p.dtype == torch.bool:  # true/false: grey scale, framed, its key in the title
             ax.imshow(p.numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            t = f"{t}\n(white: yes)"
         elif not p.is_floating_point():
             ax.imshow(PALETTE[p.long() % len(PALETTE)].numpy(), interpolation="nearest")
         else:
             im = ax.imshow(p.numpy(), interpolation="nearest", **{"cmap": "viridis", **imshow})
             fig.colorbar(im, ax=ax, fraction=0.046)
         ax.set_title(t, fontsize=10)
-        ax.axis("off")
+        if p.dtype == torch.bool:  # a frame, so that a white region at the edge shows its border
+            ax.set_xticks([]), ax.set_yticks([])
+        else:
+            ax.axis("off")
     if legend:
         handles = [
             plt.Rectangle((0, 0), 1, 1, color=PALETTE[k].tolist()) for k in range(len(legend))
