@@ -172,8 +172,9 @@ def provenance(nb_path: Path, env: dict, seconds: float, device: str) -> str:
     ]
     if env.get("REDO_USE_SHIPPED") == "1":
         lines.append(
-            "Cells that would train load the shipped model `checkpoints/c2mnist-cpu` instead "
-            "(`USE_SHIPPED`), so the figures show a fully trained model."
+            "`USE_SHIPPED` is on: where the notebook would train or read your model from "
+            "notebook 08, it loads the shipped model `checkpoints/c2mnist-cpu` instead, so the "
+            "figures show a fully trained model."
         )
     if "REDO_TRAIN_MINUTES" in env:
         lines.append(f"Training cells ran for {env['REDO_TRAIN_MINUTES']} minutes.")
