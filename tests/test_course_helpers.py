@@ -108,9 +108,14 @@ def test_plot_areas_draws_each_region_its_restarts_and_the_rule(tmp_path):
     # the rule's window (steps 500-3000 of each attempt) only where the run reached it: attempt 0
     # from 500 to the last step 750; attempt 1's starts at 500 + 500, past the end, so none
     assert len(ax.patches) == 1
+    assert "shaded" in ax.get_xlabel()
     assert ax.get_xlim()[1] < 800  # a short run is not squashed by the window's far end
     spans = [p.get_x() + p.get_width() for p in ax.patches]
     assert max(spans) <= 750  # shaded only up to the run's last step
+    rows[0]["total_steps"] = rows[2]["total_steps"] = 20  # too short to reach the window
+    (tmp_path / "metrics.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    ax = plot_areas(tmp_path)
+    assert not ax.patches and "from step 500" in ax.get_xlabel() and ax.get_xlim()[1] < 25
 
 
 def test_show_row_draws_each_kind_of_panel():

@@ -294,7 +294,11 @@ def plot_areas(run, ax=None):
     ax.set_xlim(0, max(last, 1) * 1.02)  # the run's own steps, however short
     ax.set_yscale("log")
     ax.set_ylim(1e-3, 1.5)
-    ax.set_xlabel("step (all attempts); shaded: where the restart rule applies")
+    if ax.patches or not cfg.get("restart_min_area", 0) > 0:
+        ax.set_xlabel("step (all attempts); shaded: where the restart rule applies")
+    else:  # a run too short to reach the window says where it would start
+        start = cfg["restart_after"]
+        ax.set_xlabel(f"step (all attempts); the restart rule applies from step {start}")
     ax.set_ylabel("share of the image")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
