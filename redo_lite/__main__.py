@@ -154,7 +154,7 @@ def _cmd_train(a):
         if out.get("interrupted"):
             raise SystemExit(130)  # fit said how to resume
         # a finished run run again: nothing trained, so nothing new to score or log
-        test = None if out.get("finished") else trainer.final_test(a.data)
+        test = None if out.get("already") else trainer.final_test(a.data)
         if test is not None:
             out["test"] = {k: test[k] for k in ("acc", "iou", "acc_split", "iou_split")}
         print(json.dumps(out))

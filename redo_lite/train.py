@@ -110,6 +110,7 @@ class Trainer:
         self.log_path = self.run / "metrics.jsonl"
         self.attempt = self.restarts = self.step = self.total_steps = 0
         self.elapsed, self.best = 0.0, -math.inf
+        self._budget, self._steps_cap = math.inf, cfg.steps  # this fit's limits (the bar's end)
         self._sums, self._count = {}, 0  # losses summed since the last log row
         # the run folder: ours only (its marker), locked, tied to this data and seed (runfolder.py)
         self.folder = open_run(self.run, main=self.main)
@@ -138,6 +139,7 @@ class Trainer:
         if self.step >= steps or self.elapsed >= budget:
             return self._finished(steps, budget)  # a finished run: nothing to do, log nothing
         bar = self._progress_bar(steps)
+        self._budget, self._steps_cap = budget, steps
         self._clock = time.perf_counter()
         with _deferred_interrupt() as interrupted:
             while not interrupted():
@@ -169,7 +171,9 @@ class Trainer:
                 "again with the same run folder to resume",
                 file=sys.stderr,
             )
-        return self.summary(**({"interrupted": True} if interrupted() else {}))
+        if interrupted():
+            return self.summary(interrupted=True)
+        return self.summary(finished=self.step >= steps or self.elapsed >= budget)
 
     # ============================================================================================
     # One level down: what each line of the loop does
@@ -187,6 +191,10 @@ class Trainer:
         self.step += 1
         self.total_steps += 1
         self._tick()
+        if math.isfinite(self._budget):  # the bar ends at the step this pace reaches in time
+            pace = self.total_steps / max(self.elapsed, 1e-9)  # steps a second, evaluations in
+            reach = self.step + int((self._budget - self.elapsed) * pace)
+            bar.total = max(self.step, min(self._steps_cap, reach))
         bar.update(1)
         if self.world > 1:
             losses = self._global_mean(losses)
@@ -360,7 +368,7 @@ class Trainer:
                 "to train on)",
                 file=sys.stderr,
             )
-        return self.summary(finished=True)
+        return self.summary(finished=True, already=True)  # nothing trained in this call
 
     def log(self, **row) -> None:
         if not self.main:

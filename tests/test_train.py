@@ -307,3 +307,24 @@ def test_the_trainer_runs_the_step_function_it_is_given(tiny_c2mnist, tmp_path):
     cfg = tiny_config(steps=2, eval_every=2)
     Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False, step_fn=my_step).fit()
     assert calls == [((4, 3, 16, 16), (4, 3, 16, 16), (4, 3, 4), cfg.lambda_z)] * 2
+
+
+def test_a_time_budget_sets_the_bars_end_and_a_run_that_used_it_says_so(tiny_c2mnist, tmp_path):
+    """With --minutes the progress bar counts to the step the pace reaches in that time, not to
+    the preset's step cap; the summary of a run that used its budget says ``finished``."""
+    seen = []
+    t = Trainer(tiny_config(steps=10**6, eval_every=10**6), tiny_c2mnist, tmp_path / "r")
+    t.progress = False
+    real = t._progress_bar
+
+    def spy(steps):
+        bar = real(steps)
+        seen.append(bar)
+        return bar
+
+    t._progress_bar = spy
+    out = t.fit(minutes=0.05)
+    assert out["finished"] and 0 < out["minutes"] * 60 < 30
+    assert seen[0].total < 10**5  # the budget's end, not the 10**6-step cap
+    short = Trainer(tiny_config(steps=3), tiny_c2mnist, tmp_path / "s", progress=False).fit()
+    assert short["finished"] and short["step"] == 3
