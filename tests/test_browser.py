@@ -53,6 +53,11 @@ def jupyter_lab(tmp_path):
     work.mkdir()
     shutil.copy(ROOT / "solutions" / "08_training.ipynb", work / "08_training.ipynb")
     home = tmp_path / "home"
+    # every cell stays in the page: JupyterLab otherwise leaves cells scrolled out of view out of
+    # the DOM ("windowing"), and the widget's cell is out of view once "Run all" reaches the end
+    tracker = home / "config/lab/user-settings/@jupyterlab/notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     port, token = free_port(), "redo-test-token"
     env = {
         **os.environ,
