@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,9 @@ def train_worker(a) -> None:
             shutil.copyfile(run / "config.json", early / "config.json")
             shutil.copyfile(run / "best.pt", early / "best.tmp")
             (early / "best.tmp").replace(early / "best.pt")
+        # --stop-at: the run has shown what it was to show once its selected validation IoU
+        # passes the mark and the --at snapshot is final (True ends the fit)
+        return a.stop_at is not None and t.elapsed > a.at * 60 and t.best >= a.stop_at
 
     trainer.fit(minutes=a.minutes, callback=snapshot)
 
@@ -74,6 +78,7 @@ def train_seed(a, seed: int) -> dict:
         cmd = [sys.executable, __file__, "--worker", str(seed), "--minutes", str(a.minutes)]
         cmd += ["--at", str(a.at), "--preset", a.preset, "--data", a.data, "--runs", a.runs]
         cmd += ["--threads", str(a.threads), *(["--amp"] if a.amp else [])]
+        cmd += ["--stop-at", str(a.stop_at)] if a.stop_at is not None else []
         cmd += [f"--set={kv}" for kv in a.set or []]
         subprocess.run(cmd, cwd=ROOT, check=True)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -145,6 +150,65 @@ def report(a, r) -> tuple[bool, bool]:
     return hits[0], hits[1]
 
 
+def entry(a, r) -> dict:
+    """One seed's figures for --json (the format notebook 08's ``benchmark_note`` reads)."""
+    evals = [row for row in r["rows"] if row["kind"] == "eval"]
+    last = [row for row in r["rows"] if row["kind"] != "test"][-1]
+
+    def first(mark):
+        hit = [x["minutes"] for x in evals if max(x["iou"], x.get("iou_live", 0)) >= mark]
+        return round(hit[0], 2) if hit else None
+
+    def test(t):
+        if t is None:
+            return None
+        keys = ("iou", "iou_split", "acc")
+        return {**{k: round(float(t[k]), 4) for k in keys}, "selected": t["selected"]}
+
+    return {
+        "seed": r["seed"],
+        "steps": last["total_steps"],
+        "minutes": round(last["minutes"], 2),
+        "restarts": sum(row["kind"] == "restart" for row in r["rows"]),
+        "ms_per_step": round(60000 * last["minutes"] / max(1, last["total_steps"])),
+        "val_iou_0.8_first_at_minutes": first(0.8),
+        "val_iou_0.85_first_at_minutes": first(0.85),
+        f"within_{a.at:g}_min": test(r["early"]),
+        f"within_{a.minutes:g}_min": test(r["test"]),
+    }
+
+
+def write_json(a, results, hits, floor) -> None:
+    import platform
+
+    import torch
+
+    n = len(results)
+    out = {
+        "command": "python3 benchmarks/c2mnist_cpu.py " + " ".join(sys.argv[1:]),
+        "preset": a.preset,
+        "settings": a.set or [],
+        "amp": a.amp,
+        "data": a.data,
+        "machine": f"{os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}",
+        "jobs": a.jobs,
+        "threads": a.threads,
+        "minutes": a.minutes,
+        "at_minutes": a.at,
+        "stop_at_val_iou": a.stop_at,
+        "all_background_test": {k: round(float(floor[k]), 4) for k in ("acc", "iou")},
+        "targets": {
+            f"test_iou_{a.target_at}_within_{a.at:g}_min": f"{sum(h[0] for h in hits)} of {n}",
+            f"test_iou_{a.target}_within_{a.minutes:g}_min": f"{sum(h[1] for h in hits)} of {n}",
+        },
+        "seeds": [entry(a, r) for r in results],
+    }
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"figures written to {a.json}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=30)
@@ -159,6 +223,13 @@ def main(argv=None):
     ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="preset overrides")
     ap.add_argument("--target-at", type=float, default=0.80, help="test IoU target at --at")
     ap.add_argument("--target", type=float, default=0.85, help="test IoU target at --minutes")
+    ap.add_argument(
+        "--stop-at",
+        type=float,
+        help="end a seed once its selected validation IoU reaches this (after --at minutes)",
+    )
+    ap.add_argument("--json", type=Path, help="also write the figures to this file (new file)")
+    ap.add_argument("--force", action="store_true", help="let --json replace an existing file")
     ap.add_argument("--no-train", action="store_true", help="report the runs already there")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -168,6 +239,8 @@ def main(argv=None):
         subprocess.run(
             [sys.executable, "-m", "data_prep.c2mnist", "--out", a.data], cwd=ROOT, check=True
         )
+    if a.json and a.json.exists() and not a.force:
+        sys.exit(f"{a.json}: exists; name another file, or add --force to replace it")
     with ThreadPoolExecutor(a.jobs) as pool:
         results = list(pool.map(lambda s: train_seed(a, s), a.seeds))
     hits = [report(a, r) for r in results]
@@ -190,6 +263,8 @@ def main(argv=None):
         f"within {a.minutes:g} min: test IoU >= {a.target} for {sum(h[1] for h in hits)} of {n} "
         f"seeds ({late})"
     )
+    if a.json:
+        write_json(a, results, hits, floor)
 
 
 if __name__ == "__main__":

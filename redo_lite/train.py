@@ -63,6 +63,18 @@ def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: i
         a.copy_(b)
 
 
+def bf16_is_fast(device: torch.device) -> bool:
+    """Whether bf16 autocast speeds this device up: a GPU, or a CPU with bf16 instructions
+    (AVX512-BF16 or AMX; elsewhere oneDNN emulates bf16 and the step gets slower). A preset's
+    ``amp`` applies only where this holds; ``--amp`` asks for it anyway."""
+    if device.type != "cpu":
+        return True
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 class Autocast(torch.nn.Module):
     """A network whose forward runs in bfloat16 autocast and returns float32 (``--amp``). The step
     function never sees the difference; bf16 needs no loss scaling."""
@@ -103,7 +115,8 @@ class Trainer:
         self.main = self.rank == 0  # rank 0 alone writes files
         self.device = self._init_device(device, tf32)
         # bf16 autocast when asked here (--amp) or by the config (a preset that trains faster so)
-        self.progress, self.amp, self.compile = progress and self.main, amp or cfg.amp, compile
+        self.progress, self.compile = progress and self.main, compile
+        self.amp = amp or (cfg.amp and bf16_is_fast(self.device))
         # channels_last: 15-35% faster convolutions on a CPU (measured), and the fast layout on GPUs
         self.memory_format = torch.channels_last
         self.train_data, self.val_data = self._load_data(Path(data_dir))
@@ -131,8 +144,9 @@ class Trainer:
     def fit(self, steps: int | None = None, minutes: float | None = None, callback=None) -> dict:
         """Train until step ``steps`` of the current attempt or ``minutes`` of wall time in total
         (restarts and earlier sessions of this run counted in). ``callback(trainer)`` runs after
-        every evaluation (the notebooks' live plots). Ctrl-C stops at the end of the current step
-        and saves ``last.pt``: run again to resume."""
+        every evaluation (the notebooks' live plots); it may return True to end the fit there
+        (last.pt is saved by then). Ctrl-C stops at the end of the current step and saves
+        ``last.pt``: run again to resume."""
         cfg = self.cfg
         steps = cfg.steps if steps is None else steps
         budget = math.inf if minutes is None else 60 * minutes
@@ -158,8 +172,8 @@ class Trainer:
                     if self.collapsed(scores):  # 7. a region lost early: rebuild, start again
                         self.restart(scores, bar, steps)
                     self.save()  # 8. last.pt, for an exact resume
-                    if callback:
-                        callback(self)
+                    if callback and callback(self) is True:
+                        break  # the callback has seen enough (e.g. a benchmark's target)
                 if done:
                     break
         bar.close()

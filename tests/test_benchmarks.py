@@ -1,11 +1,15 @@
 """The diagnostic scripts under benchmarks/ on tiny inputs (their figures are in the README)."""
 
+import json
 import re
 
 import conftest
+import pytest
 import torch
 from conftest import tiny_config
 
+from redo_lite.course import benchmark_note
+from redo_lite.run import evaluate_run
 from redo_lite.train import Trainer
 
 
@@ -62,6 +66,41 @@ def test_c2mnist_benchmark_scores_the_model_selected_early_and_at_the_end(
     assert "live F  areas" not in out  # no averaged-F column in this run
     load_script("c2mnist_cpu").main([*args, "--no-train", "--target", "0.0"])
     assert "within 0.1 min: test IoU >= 0.0 for 1 of 1 seeds" in capsys.readouterr().out
+
+    # --json: the figures notebook 08 reads, into a new file only
+    figures = tmp_path / "results" / "c2mnist_cpu.json"
+    load_script("c2mnist_cpu").main([*args, "--no-train", "--json", str(figures)])
+    rec = json.loads(figures.read_text())
+    seed = rec["seeds"][0]
+    assert rec["command"].startswith("python3 benchmarks/c2mnist_cpu.py")
+    rows = [json.loads(r) for r in (runs / "seed3" / "metrics.jsonl").read_text().splitlines()]
+    assert seed["seed"] == 3 and seed["steps"] == rows[-1]["total_steps"] > 0
+    assert seed["within_0.1_min"]["iou"] == pytest.approx(
+        evaluate_run(runs / "seed3", tiny_c2mnist)["iou"], abs=1e-4
+    )
+    assert rec["targets"]["test_iou_2.0_within_0.1_min"] == "0 of 1"
+    assert "iou" in benchmark_note(figures, seed=3) and "seed 5 is not among" in benchmark_note(
+        figures, seed=5
+    )
+    figures.write_text("{}")
+    with pytest.raises(SystemExit, match="exists; name another file, or add --force"):
+        load_script("c2mnist_cpu").main([*args, "--no-train", "--json", str(figures)])
+    assert figures.read_text() == "{}"  # nothing overwritten unasked
+    load_script("c2mnist_cpu").main([*args, "--no-train", "--json", str(figures), "--force"])
+    assert json.loads(figures.read_text())["seeds"][0]["seed"] == 3
+
+
+def test_c2mnist_benchmark_stops_a_seed_at_its_mark(tiny_c2mnist, tmp_path, capsys):
+    config = tmp_path / "tiny.json"
+    tiny_config(eval_every=2).save(config)
+    runs = tmp_path / "runs"
+    args = ["--runs", str(runs), "--seeds", "1", "--data", str(tiny_c2mnist), "--jobs", "1"]
+    args += ["--preset", str(config), "--minutes", "5", "--at", "0", "--stop-at", "-1"]
+    load_script("c2mnist_cpu").main(
+        args
+    )  # any validation IoU passes -1: the first evaluation ends it
+    rows = [json.loads(r) for r in (runs / "seed1" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r["kind"] == "eval"] == [2]
 
 
 def test_edge_errors_counts_halo_lost_and_swapped_pixels():

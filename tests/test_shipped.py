@@ -89,7 +89,30 @@ def test_finetune_starts_from_the_trained_networks(tiny_c2mnist, tmp_path):
     # source's best F; a fresh F would differ everywhere
     tool.finetune(src, tiny_c2mnist, tmp_path / "ft", steps=2, sets=["lr_f=1e-30", "wd_f=0"])
     rows = [json.loads(r) for r in (tmp_path / "ft" / "metrics.jsonl").read_text().splitlines()]
-    assert rows[0]["kind"] == "init" and rows[0]["source"] == str(src)
+    assert rows[0]["kind"] == "init" and rows[0]["source"] == str(src / "best.pt")
     before = torch.load(src / "best.pt", weights_only=True)["nets"]["F"]
     after = torch.load(tmp_path / "ft" / "last.pt", weights_only=True)["nets"]["F"]
     assert all(torch.allclose(before[k], after[k], rtol=0, atol=1e-20) for k in before)
+
+
+def test_finetune_continue_carries_the_whole_game_on(tiny_c2mnist, tmp_path):
+    """--continue: δ, the averaged F and the optimisers' moments go on from last.pt."""
+    tool = load_script("tools/finetune.py")
+    src = tmp_path / "src"
+    Trainer(tiny_config(f_ema=0.9), tiny_c2mnist, src, progress=False).fit()
+    tiny = ["lr_f=1e-30", "lr_g=1e-30", "lr_d=1e-30", "lr_z=1e-30", "wd_f=0"]
+    for name, whole in (("fresh", False), ("cont", True)):
+        tool.finetune(src, tiny_c2mnist, tmp_path / name, steps=1, sets=tiny, whole=whole)
+    last = torch.load(src / "last.pt", weights_only=True)
+    cont = torch.load(tmp_path / "cont" / "last.pt", weights_only=True)
+    fresh = torch.load(tmp_path / "fresh" / "last.pt", weights_only=True)
+
+    def same(a, b):  # the weights (spectral norm's power-iteration vectors move at every call)
+        return all(torch.allclose(a[k], b[k], rtol=0, atol=1e-20) for k in a if "._" not in k)
+
+    assert same(last["nets"]["Z"], cont["nets"]["Z"])  # δ carried on
+    assert not same(last["nets"]["Z"], fresh["nets"]["Z"])  # δ fresh without --continue
+    step = lambda s, k: next(iter(s["opts"][k]["state"].values()))["step"]  # noqa: E731
+    assert step(cont, "D") == step(last, "D") + 1 and step(fresh, "D") == 1  # Adam's count goes on
+    rows = [json.loads(r) for r in (tmp_path / "cont" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["source"] == str(src / "last.pt")

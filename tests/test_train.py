@@ -99,6 +99,36 @@ def test_a_bf16_autocast_run_trains_and_saves_float32_weights(tiny_c2mnist, tmp_
     assert all(v.dtype == torch.float32 for v in saved.values() if v.is_floating_point())
 
 
+def test_a_presets_amp_applies_only_where_bf16_is_fast(tiny_c2mnist, tmp_path, monkeypatch):
+    from redo_lite import train
+
+    cfg = tiny_config(amp=True)
+    monkeypatch.setattr(train, "bf16_is_fast", lambda device: False)
+    slow = Trainer(cfg, tiny_c2mnist, tmp_path / "a", progress=False)
+    asked = Trainer(cfg, tiny_c2mnist, tmp_path / "b", progress=False, amp=True)
+    monkeypatch.setattr(train, "bf16_is_fast", lambda device: True)
+    fast = Trainer(cfg, tiny_c2mnist, tmp_path / "c", progress=False)
+    assert (slow.amp, asked.amp, fast.amp) == (False, True, True)
+    assert isinstance(fast.step_nets["F"], train.Autocast)
+    assert not isinstance(slow.step_nets["F"], train.Autocast)
+    for t in (slow, asked, fast):
+        t.close()
+    assert isinstance(train.bf16_is_fast(torch.device("cpu")), bool)
+
+
+def test_a_callback_that_returns_true_ends_the_fit(tiny_c2mnist, tmp_path):
+    seen = []
+
+    def enough(t):
+        seen.append(t.step)
+        return t.step >= 4
+
+    t = Trainer(tiny_config(eval_every=2), tiny_c2mnist, tmp_path / "run", progress=False)
+    out = t.fit(steps=6, callback=enough)
+    assert seen == [2, 4] and out["step"] == 4
+    assert ckpt.load(tmp_path / "run" / "last.pt")["step"] == 4  # saved before the callback
+
+
 def test_ema_update_averages_the_weights():
     from redo_lite.train import ema_update
 
