@@ -71,11 +71,19 @@ def build_blobs(out: Path, size: int = 32, seed: int = 0, n=(5000, 500, 500)) ->
 
     if (out / "info.json").exists():
         return out
-    writer = DatasetWriter(out)
+    writer = DatasetWriter(out, "blobs", {"size": size, "seed": seed, "n": list(n)})
     for split, count, offset in zip(("train", "val", "test"), n, (0, 1, 2), strict=True):
         rng = np.random.default_rng([seed, 7, offset])
         writer.fill(split, count, lambda rng=rng: blob_sample(rng, size))
-    writer.finish({"name": "blobs", "regions": 2, "size": size, "seed": seed})
+    writer.finish(
+        {
+            "name": "blobs",
+            "regions": 2,
+            "size": size,
+            "seed": seed,
+            "labels": {"0": "background", "1": "object"},
+        }
+    )
     return out
 
 

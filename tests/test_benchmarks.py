@@ -72,7 +72,7 @@ def test_c2mnist_benchmark_scores_the_model_selected_early_and_at_the_end(
     load_script("c2mnist_cpu").main([*args, "--no-train", "--json", str(figures)])
     rec = json.loads(figures.read_text())
     seed = rec["seeds"][0]
-    assert rec["command"].startswith("python3 benchmarks/c2mnist_cpu.py")
+    assert rec["command"] == " ".join(["python3 benchmarks/c2mnist_cpu.py", *args])  # trains them
     rows = [json.loads(r) for r in (runs / "seed3" / "metrics.jsonl").read_text().splitlines()]
     assert seed["seed"] == 3 and seed["steps"] == rows[-1]["total_steps"] > 0
     assert seed["within_0.1_min"]["iou"] == pytest.approx(
@@ -118,3 +118,15 @@ def test_edge_errors_counts_halo_lost_and_swapped_pixels():
     assert out["on_edge"] == 1.0
     assert out["halo_rate"][2][0] == 1 and sum(h for h, _ in out["halo_rate"].values()) == 1
     assert e.digit_neighbours(gt)[0, 2, 2] == 2
+
+
+def test_shapes_benchmark_draws_its_own_one_object_data(tmp_path):
+    from redo_lite.data import ImageFolderData
+
+    out = load_script("shapes_cpu").build_blobs(tmp_path / "blobs", size=16, n=(6, 3, 3))
+    test = ImageFolderData(out, "test", 16, 2, need_masks=True)
+    x, gt = test.batch(torch.arange(len(test)))
+    assert len(test) == 3 and x.shape == (3, 3, 16, 16)
+    share = gt.float().mean((1, 2))  # one object, neither nothing nor everything
+    assert ((share > 0.02) & (share < 0.9)).all()
+    assert set(gt.unique().tolist()) == {0, 1}
