@@ -233,7 +233,10 @@ def build_parser() -> Parser:
         help="torch CPU threads (1 is fastest on a busy 2-core machine)",
     )
     t.add_argument(
-        "--amp", action="store_true", help="bfloat16 autocast for the forward passes (GPU)"
+        "--amp",
+        action="store_true",
+        help="bfloat16 autocast for the forward passes (GPU; the CPU presets set it themselves "
+        "where the CPU has bf16 instructions)",
     )
     t.add_argument(
         "--tf32",
