@@ -183,12 +183,27 @@ def write_json(a, results, hits, floor) -> None:
 
     import torch
 
+    from redo_lite.config import Config
+    from redo_lite.train import bf16_is_fast
+
+    cfg = Config.load(Path(results[0]["run"]) / "config.json")
     n = len(results)
+    # the command that trains and reports these seeds (--no-train only re-reads the runs)
+    args, skip = [], False
+    for x in a.argv:
+        if skip or x in ("--no-train", "--force") or x.startswith("--json="):
+            skip = False
+            continue
+        if x == "--json":
+            skip = True
+            continue
+        args.append(x)
     out = {
-        "command": "python3 benchmarks/c2mnist_cpu.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python3 benchmarks/c2mnist_cpu.py", *args]),
         "preset": a.preset,
         "settings": a.set or [],
-        "amp": a.amp,
+        # bf16 autocast as the runs had it: --amp, or the preset's amp on a CPU with bf16
+        "bf16_autocast": a.amp or (cfg.amp and bf16_is_fast(torch.device("cpu"))),
         "data": a.data,
         "machine": f"{os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, "
         f"torch {torch.__version__}",
@@ -233,6 +248,7 @@ def main(argv=None):
     ap.add_argument("--no-train", action="store_true", help="report the runs already there")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    a.argv = list(sys.argv[1:] if argv is None else argv)
     if a.worker is not None:
         return train_worker(a)
     if not (ROOT / a.data / "info.json").exists():
