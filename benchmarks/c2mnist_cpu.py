@@ -105,6 +105,18 @@ def all_background(data: str) -> dict:
     return score(torch.zeros_like(gt), gt, info["regions"])
 
 
+def val_iou(row: dict) -> float:
+    """An evaluation row's validation IoU: the better of the averaged and the live F."""
+    return max(row["iou"], row.get("iou_live", 0))
+
+
+def pace(rows: list) -> tuple[list, dict, float]:
+    """A run's evaluation rows, its last row (a final test row aside) and its ms a step."""
+    evals = [row for row in rows if row["kind"] == "eval"]
+    last = [row for row in rows if row["kind"] != "test"][-1]
+    return evals, last, 60000 * last["minutes"] / max(1, last["total_steps"])
+
+
 def report(a, r) -> tuple[bool, bool]:
     print(f"\n== seed {r['seed']}  ({r['run']})")
     ema = any("iou_live" in row for row in r["rows"])
@@ -122,9 +134,7 @@ def report(a, r) -> tuple[bool, bool]:
             )
         elif row["kind"].startswith("restart"):
             print(f"{row['minutes']:8.2f} {row['kind']}: {row.get('reason', '')}")
-    evals = [row for row in r["rows"] if row["kind"] == "eval"]
-    last = [row for row in r["rows"] if row["kind"] != "test"][-1]
-    ms = 60000 * last["minutes"] / max(1, last["total_steps"])
+    evals, last, ms = pace(r["rows"])
     print(
         f"{last['total_steps']} steps in {last['minutes']:.1f} min ({ms:.0f} ms a step, "
         f"evaluations and restarts included)"
@@ -139,7 +149,7 @@ def report(a, r) -> tuple[bool, bool]:
             print(f"within {label}: no evaluation yet")
             hits.append(False)
             continue
-        best_val = max((max(x["iou"], x.get("iou_live", 0)) for x in within), default=0)
+        best_val = max((val_iou(x) for x in within), default=0)
         print(
             f"within {label}: best val IoU {best_val:.3f}; selected {t['selected']}: "
             f"test IoU {t['iou']:.3f} (one permutation {t['iou_split']:.3f}, even / odd "
@@ -152,11 +162,10 @@ def report(a, r) -> tuple[bool, bool]:
 
 def entry(a, r) -> dict:
     """One seed's figures for --json (the format notebook 08's ``benchmark_note`` reads)."""
-    evals = [row for row in r["rows"] if row["kind"] == "eval"]
-    last = [row for row in r["rows"] if row["kind"] != "test"][-1]
+    evals, last, ms = pace(r["rows"])
 
     def first(mark):
-        hit = [x["minutes"] for x in evals if max(x["iou"], x.get("iou_live", 0)) >= mark]
+        hit = [x["minutes"] for x in evals if val_iou(x) >= mark]
         return round(hit[0], 2) if hit else None
 
     def test(t):
@@ -170,7 +179,7 @@ def entry(a, r) -> dict:
         "steps": last["total_steps"],
         "minutes": round(last["minutes"], 2),
         "restarts": sum(row["kind"] == "restart" for row in r["rows"]),
-        "ms_per_step": round(60000 * last["minutes"] / max(1, last["total_steps"])),
+        "ms_per_step": round(ms),
         "val_iou_0.8_first_at_minutes": first(0.8),
         "val_iou_0.85_first_at_minutes": first(0.85),
         f"within_{a.at:g}_min": test(r["early"]),

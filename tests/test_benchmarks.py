@@ -96,9 +96,8 @@ def test_c2mnist_benchmark_stops_a_seed_at_its_mark(tiny_c2mnist, tmp_path, caps
     runs = tmp_path / "runs"
     args = ["--runs", str(runs), "--seeds", "1", "--data", str(tiny_c2mnist), "--jobs", "1"]
     args += ["--preset", str(config), "--minutes", "5", "--at", "0", "--stop-at", "-1"]
-    load_script("c2mnist_cpu").main(
-        args
-    )  # any validation IoU passes -1: the first evaluation ends it
+    # any validation IoU passes -1: the first evaluation after --at 0 ends the seed
+    load_script("c2mnist_cpu").main(args)
     rows = [json.loads(r) for r in (runs / "seed1" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if r["kind"] == "eval"] == [2]
 
