@@ -24,7 +24,11 @@ def main(argv=None):
         f"one permutation | per region (one permutation) |"
     )
     print("|---|---|---|---|---|---|---|---|")
+    # a run is named by its folder, or by its parent too where two folders share a name
+    # (benchmarks write runs/NAME/seed0, runs/OTHER/seed0, ...)
+    names = [r.name for r in a.runs]
     for run in a.runs:
+        name = run.name if names.count(run.name) == 1 else "/".join(run.parts[-2:])
         if not (run / "metrics.jsonl").exists():
             continue
         cfg = Config.load(run / "config.json")
@@ -43,7 +47,7 @@ def main(argv=None):
         last = rows[-1]
         restarts = sum(r["kind"] == "restart" for r in rows)
         print(
-            f"| {run.name} | {diff or '-'} | {last['total_steps']} | {last['minutes']:.1f} | "
+            f"| {name} | {diff or '-'} | {last['total_steps']} | {last['minutes']:.1f} | "
             f"{restarts} | "
             f"{best['iou']:.3f} ({best['attempt']}:{best['step']}) | {best['iou_split']:.3f} | "
             f"{' / '.join(f'{x:.2f}' for x in best['iou_split_regions'])} |"

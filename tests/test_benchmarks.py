@@ -129,3 +129,14 @@ def test_shapes_benchmark_draws_its_own_one_object_data(tmp_path):
     share = gt.float().mean((1, 2))  # one object, neither nothing nor everything
     assert ((share > 0.02) & (share < 0.9)).all()
     assert set(gt.unique().tolist()) == {0, 1}
+
+
+def test_runs_table_names_runs_that_share_a_folder_name_by_their_parent(
+    tiny_c2mnist, tmp_path, capsys
+):
+    for parent in ("a", "b"):
+        run = tmp_path / parent / "seed0"
+        Trainer(tiny_config(), tiny_c2mnist, run, seed=0, progress=False).fit(steps=2)
+    load_script("runs_table").main([str(tmp_path / p / "seed0") for p in ("a", "b")])
+    names = [line.split("|")[1].strip() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert names == ["a/seed0", "b/seed0"]
