@@ -51,6 +51,9 @@ class Config:
     lambda_z: float = 5.0  # weight on mean((delta(I) - z)^2)
     init_gain: float = 0.8  # orthogonal init gain
     amp: bool = False  # the step's forward passes in bfloat16 autocast (train --amp; not in paper)
+    area_floor: float = 0.0  # each region's share of the pixels (sharpened masks) is held above
+    # this by a hinge on F's gradient (0: off; not in the paper; losses.area_floor_loss)
+    area_weight: float = 10.0  # the hinge's weight
     f_ema: float = 0.0  # decay of a moving average of F's weights, evaluated beside the live F;
     # the better of the two goes to best.pt (0: off; not in the paper)
     # --- schedule, selection and collapse restart ---------------------------------------------
@@ -177,6 +180,8 @@ RULES: dict[str, tuple] = {
     "lambda_z": ("float", 0, 1e6),
     "init_gain": ("float", "pos", 100.0),
     "amp": ("bool", None, None),
+    "area_floor": ("float", 0, 0.5),
+    "area_weight": ("float", 0, 1e6),
     "f_ema": ("float", 0, 0.999999),
     "steps": ("int", 1, 10**9),
     "eval_every": ("int", 1, 10**9),

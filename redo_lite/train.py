@@ -30,6 +30,7 @@ from .config import Config
 from .data import ImageFolderData
 from .evaluation import evaluate, predict
 from .files import append_line
+from .losses import area_floor_loss
 from .metrics import region_areas
 from .nets import build_nets
 from .process import sample_z
@@ -86,6 +87,42 @@ class Autocast(torch.nn.Module):
     def forward(self, *args):
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
             return self.net(*args).float()
+
+
+class _WithAreaFloor(torch.autograd.Function):
+    """Identity on the masks forward; backward adds the gradient of ``area_floor_loss``, as if the
+    step had added that loss to the one it back-propagates through F."""
+
+    @staticmethod
+    def forward(ctx, masks, floor, weight):
+        ctx.save_for_backward(masks)
+        ctx.floor, ctx.weight = floor, weight
+        return masks.view_as(masks)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (masks,) = ctx.saved_tensors
+        with torch.enable_grad():
+            m = masks.detach().requires_grad_(True)
+            (extra,) = torch.autograd.grad(area_floor_loss(m, ctx.floor, ctx.weight), m)
+        return grad + extra, None, None
+
+
+class AreaFloor(torch.nn.Module):
+    """F as the step sees it when ``Config.area_floor`` > 0 (not in the paper): the same masks, and
+    in the backward pass of the F-and-G update the gradient of a floor on each region's share of
+    the pixels (``losses.area_floor_loss``). A region that would park as a faint tint winning no
+    pixel is pushed back above the floor. Any step function gets it, yours in notebook 08 too."""
+
+    def __init__(self, net: torch.nn.Module, floor: float, weight: float):
+        super().__init__()
+        self.net, self.floor, self.weight = net, floor, weight
+
+    def forward(self, x):
+        masks = self.net(x)
+        if not torch.is_grad_enabled():
+            return masks
+        return _WithAreaFloor.apply(masks, self.floor, self.weight)
 
 
 class Trainer:
@@ -476,6 +513,9 @@ class Trainer:
         self.step_nets = dict(self.nets)
         if self.amp:
             self.step_nets = {k: Autocast(v, self.device.type) for k, v in self.step_nets.items()}
+        if self.cfg.area_floor > 0:
+            F = self.step_nets["F"]
+            self.step_nets["F"] = AreaFloor(F, self.cfg.area_floor, self.cfg.area_weight)
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 

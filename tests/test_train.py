@@ -358,3 +358,41 @@ def test_a_time_budget_sets_the_bars_end_and_a_run_that_used_it_says_so(tiny_c2m
     assert seen[0].total < 10**5  # the budget's end, not the 10**6-step cap
     short = Trainer(tiny_config(steps=3), tiny_c2mnist, tmp_path / "s", progress=False).fit()
     assert short["finished"] and short["step"] == 3
+
+
+def test_the_area_floor_reaches_F_as_if_the_step_had_added_the_loss():
+    """Trainer wraps F in AreaFloor when area_floor > 0: a step function that knows nothing of it
+    gets F's gradients equal to those of its own loss plus losses.area_floor_loss."""
+    from redo_lite.losses import area_floor_loss
+    from redo_lite.nets import build_nets
+    from redo_lite.train import AreaFloor
+
+    torch.manual_seed(0)
+    cfg = tiny_config(area_floor=0.4, area_weight=3.0)  # a floor every region is under
+    F = build_nets(cfg)["F"]
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+
+    def grads(loss):
+        F.zero_grad()
+        loss.backward()
+        return [p.grad.clone() for p in F.parameters()]
+
+    wrapped = grads((AreaFloor(F, 0.4, 3.0)(x) ** 2).sum())
+    masks = F(x)
+    by_hand = grads((masks**2).sum() + area_floor_loss(masks, 0.4, 3.0))
+    assert area_floor_loss(F(x), 0.4, 3.0).item() > 0
+    for a, b in zip(wrapped, by_hand, strict=True):
+        torch.testing.assert_close(a, b)
+    with torch.no_grad():  # evaluation sees the plain masks
+        torch.testing.assert_close(AreaFloor(F, 0.4, 3.0)(x), F(x))
+
+
+def test_a_run_with_an_area_floor_trains_through_the_wrapped_F(tiny_c2mnist, tmp_path):
+    from redo_lite.train import AreaFloor
+
+    t = Trainer(tiny_config(area_floor=0.05), tiny_c2mnist, tmp_path / "run", progress=False)
+    assert isinstance(t.step_nets["F"], AreaFloor) and t.step_nets["F"].floor == 0.05
+    plain = Trainer(tiny_config(), tiny_c2mnist, tmp_path / "r0", progress=False)
+    assert not isinstance(plain.step_nets["F"], AreaFloor)
+    out = t.fit(steps=3)
+    assert out["step"] == 3 and (tmp_path / "run" / "best.pt").exists()
