@@ -30,7 +30,7 @@ from .config import Config
 from .data import ImageFolderData
 from .evaluation import evaluate, predict
 from .files import append_line
-from .losses import area_floor_loss
+from .losses import AREA_SHARPNESS
 from .metrics import region_areas
 from .nets import build_nets
 from .process import sample_z
@@ -91,7 +91,8 @@ class Autocast(torch.nn.Module):
 
 class _WithAreaFloor(torch.autograd.Function):
     """Identity on the masks forward; backward adds the gradient of ``area_floor_loss``, as if the
-    step had added that loss to the one it back-propagates through F."""
+    step had added that loss to the one it back-propagates through F (written out, so that a
+    compiled step can trace it)."""
 
     @staticmethod
     def forward(ctx, masks, floor, weight):
@@ -102,10 +103,17 @@ class _WithAreaFloor(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (masks,) = ctx.saved_tensors
-        with torch.enable_grad():
-            m = masks.detach().requires_grad_(True)
-            (extra,) = torch.autograd.grad(area_floor_loss(m, ctx.floor, ctx.weight), m)
-        return grad + extra, None, None
+        m = masks.float()
+        # s = softmax(c · log M) over regions; won_k = mean of s_k over the batch's pixels
+        s = torch.softmax(AREA_SHARPNESS * m.clamp_min(1e-8).log(), dim=1)
+        won = s.mean((0, 2, 3))
+        # dL/ds_k = -w / N for a region under the floor (N pixels in the batch), else 0
+        g = -ctx.weight * (won < ctx.floor).to(m) / (s.numel() / s.shape[1])
+        g = g[None, :, None, None]
+        # through the softmax: dL/da_j = s_j (g_j - Σ_k g_k s_k); through c · log M: times c / M
+        da = s * (g - (g * s).sum(1, keepdim=True))
+        dm = torch.where(m > 1e-8, AREA_SHARPNESS * da / m.clamp_min(1e-8), 0.0)
+        return grad + dm.to(grad.dtype), None, None
 
 
 class AreaFloor(torch.nn.Module):

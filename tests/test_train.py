@@ -396,3 +396,25 @@ def test_a_run_with_an_area_floor_trains_through_the_wrapped_F(tiny_c2mnist, tmp
     assert not isinstance(plain.step_nets["F"], AreaFloor)
     out = t.fit(steps=3)
     assert out["step"] == 3 and (tmp_path / "run" / "best.pt").exists()
+
+
+def test_the_area_floors_written_out_gradient_is_the_losss_gradient():
+    """The backward of the AreaFloor wrapper is written by hand (a compiled step can trace it):
+    it must equal autograd's gradient of losses.area_floor_loss, with regions above and below the
+    floor, and with masks at exactly zero."""
+    from redo_lite.losses import area_floor_loss
+    from redo_lite.train import _WithAreaFloor
+
+    torch.manual_seed(1)
+    logits = torch.randn(3, 4, 8, 8)
+    logits[:, 0] += 3  # region 0 wins most pixels, region 3 almost none
+    logits[:, 3] -= 3
+    masks = torch.softmax(logits, 1)
+    masks[0, 3, 0, 0] = 0.0
+    a = masks.clone().requires_grad_(True)
+    area_floor_loss(a, 0.1, 7.0).backward()
+    b = masks.clone().requires_grad_(True)
+    _WithAreaFloor.apply(b, 0.1, 7.0).sum().backward()
+    won = torch.softmax(10 * masks.clamp_min(1e-8).log(), 1).mean((0, 2, 3))
+    assert (won > 0.1).any() and (won < 0.1).any()
+    torch.testing.assert_close(b.grad - 1, a.grad)  # the identity's gradient is 1 everywhere
