@@ -150,7 +150,7 @@ def report(a, r) -> tuple[bool, bool]:
             hits.append(False)
             continue
         best_val = max((val_iou(x) for x in within), default=0)
-        if label == f"{a.at:g} min" and a.at >= a.minutes and hits:
+        if hits and a.at == a.minutes:
             hits.append(t["iou"] >= target)  # --at is the whole run: its line is printed already
             continue
         print(

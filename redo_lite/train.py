@@ -30,7 +30,7 @@ from .config import Config
 from .data import ImageFolderData
 from .evaluation import evaluate, predict
 from .files import append_line
-from .losses import AREA_SHARPNESS
+from .losses import AREA_SHARPNESS, sharpened
 from .metrics import region_areas
 from .nets import build_nets
 from .process import sample_z
@@ -105,7 +105,7 @@ class _WithAreaFloor(torch.autograd.Function):
         (masks,) = ctx.saved_tensors
         m = masks.float()
         # s = softmax(c · log M) over regions; won_k = mean of s_k over the batch's pixels
-        s = torch.softmax(AREA_SHARPNESS * m.clamp_min(1e-8).log(), dim=1)
+        s = sharpened(m)
         won = s.mean((0, 2, 3))
         # dL/ds_k = -w / N for a region under the floor (N pixels in the batch), else 0
         g = -ctx.weight * (won < ctx.floor).to(m) / (s.numel() / s.shape[1])
