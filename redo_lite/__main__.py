@@ -1,4 +1,4 @@
-"""python -m redo_lite train | evaluate | segment | demo | describe
+"""python -m redo_lite train | evaluate | segment | self-train | demo | describe
 
 Every argument is checked (type and range, the allowed range in the message) before anything is
 read or written; every failure ends with one line ``error: <file>: <what is wrong>`` on stderr and
@@ -175,6 +175,17 @@ def _cmd_segment(a):
     print(f"wrote {len(written)} label maps to {a.out}")
 
 
+def _cmd_self_train(a):
+    import torch
+
+    from .selftrain import self_train_run
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    record = self_train_run(a.run, a.data, a.out, a.steps, a.images, a.seed)
+    print(json.dumps({"out": a.out, **record}))
+
+
 def _cmd_demo(a):
     from .demo import run_demo
 
@@ -263,6 +274,22 @@ def build_parser() -> Parser:
     s.add_argument("--out", required=True, help="a folder outside --images")
     s.add_argument("--overwrite", action="store_true", help="replace label maps already in --out")
     s.set_defaults(fn=_cmd_segment)
+    st = command(
+        "self-train",
+        help="a run's F trained on its own colour-filtered masks, written to a new run folder",
+    )
+    st.add_argument("--run", required=True, help="a trained run (its best.pt)")
+    st.add_argument("--data", required=True, help="data folder whose train split it learns on")
+    st.add_argument("--out", required=True, help="a new (or empty) folder for the new run")
+    st.add_argument(
+        "--steps", type=whole(1, 10**7), help="default: the run's self_train_steps, else 500"
+    )
+    st.add_argument(
+        "--images", type=whole(1, 10**7), help="train images labelled (default: the run's 2000)"
+    )
+    st.add_argument("--seed", type=SEED, default=0)
+    st.add_argument("--threads", type=whole(1, 1024), help="torch CPU threads")
+    st.set_defaults(fn=_cmd_self_train)
     m = command("demo", help="build colored-2-MNIST, load (or train) a model, draw and score it")
     m.add_argument("--out", default="demo", help="the demo's own folder (picture, trained run)")
     m.add_argument(

@@ -54,6 +54,9 @@ class Config:
     area_floor: float = 0.0  # each region's share of the pixels (sharpened masks) is held above
     # this by a hinge on F's gradient (0: off; not in the paper; losses.area_floor_loss)
     area_weight: float = 10.0  # the hinge's weight
+    self_train_steps: int = 0  # after ReDO: steps of F trained on its own colour-filtered masks
+    # (0: off; not in the paper; redo_lite/selftrain.py), kept if it scores better on validation
+    self_train_images: int = 2000  # training images labelled for it
     f_ema: float = 0.0  # decay of a moving average of F's weights, evaluated beside the live F;
     # the better of the two goes to best.pt (0: off; not in the paper)
     # --- schedule, selection and collapse restart ---------------------------------------------
@@ -183,6 +186,8 @@ RULES: dict[str, tuple] = {
     "area_floor": ("float", 0, 0.5),
     "area_weight": ("float", 0, 1e6),
     "f_ema": ("float", 0, 0.999999),
+    "self_train_steps": ("int", 0, 10**7),
+    "self_train_images": ("int", 1, 10**7),
     "steps": ("int", 1, 10**9),
     "eval_every": ("int", 1, 10**9),
     "eval_images": ("int", 1, 10**9),
@@ -321,6 +326,8 @@ PRESETS: dict[str, Config] = {
         g_hard_input=True,
         f_ema=0.998,
         amp=True,
+        self_train_steps=500,
+        self_train_images=2000,
         batch=16,
         lr_g=2e-4,
         lr_d=4e-4,

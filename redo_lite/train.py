@@ -168,6 +168,8 @@ class Trainer:
         self.log_path = self.run / "metrics.jsonl"
         self.attempt = self.restarts = self.step = self.total_steps = 0
         self.elapsed, self.best = 0.0, -math.inf
+        self._eval_seconds = 0.0  # how long the last validation took
+        self.polished_at = None  # (minutes budget in s, steps) of the fit that self-trained last
         self._budget, self._steps_cap = math.inf, cfg.steps  # this fit's limits (the bar's end)
         self._sums, self._count = {}, 0  # losses summed since the last log row
         # the run folder: ours only (its marker), locked, tied to this data and seed (runfolder.py)
@@ -195,7 +197,7 @@ class Trainer:
         cfg = self.cfg
         steps = cfg.steps if steps is None else steps
         budget = math.inf if minutes is None else 60 * minutes
-        if self.step >= steps or self.elapsed >= budget:
+        if self.step >= steps or self.elapsed >= budget or self._polished(steps, budget):
             return self._finished(steps, budget)  # a finished run: nothing to do, log nothing
         bar = self._progress_bar(steps)
         self._budget, self._steps_cap = budget, steps
@@ -208,7 +210,8 @@ class Trainer:
                 losses = self.step_fn(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z)
                 # 3. count the step; the averaged F follows the live one; NaN stops the run
                 self.after_step(losses, bar)
-                done = self.step >= steps or self.elapsed >= budget
+                # (time is kept for the self-training at the end, when the preset has one)
+                done = self.step >= steps or self.elapsed >= budget - self._polish_time()
                 if self.step % cfg.log_every == 0:
                     self.log_losses(bar)  # 4. the mean losses since the last row
                 if self.step % cfg.eval_every == 0 or done:
@@ -232,7 +235,11 @@ class Trainer:
             )
         if interrupted():
             return self.summary(interrupted=True)
-        return self.summary(finished=self.step >= steps or self.elapsed >= budget)
+        if self.cfg.self_train_steps > 0:
+            self.polish(budget, callback)  # 9. F trained on its own colour-filtered masks
+        return self.summary(
+            finished=self.step >= steps or self.elapsed >= budget or self._polished(steps, budget)
+        )
 
     # ============================================================================================
     # One level down: what each line of the loop does
@@ -284,6 +291,13 @@ class Trainer:
     def validate(self) -> dict:
         """Scores of this evaluation, logged. With labels: accuracy and IoU on the validation split
         (the live F, and the averaged one if any); without: the regions' areas on train images."""
+        started = time.perf_counter()
+        try:
+            return self._validate()
+        finally:
+            self._eval_seconds = time.perf_counter() - started
+
+    def _validate(self) -> dict:
         if self.val_data is None:
             x = self.train_data.batch(
                 torch.arange(min(len(self.train_data), self.cfg.eval_images))
@@ -333,6 +347,68 @@ class Trainer:
                 },
                 self.run / "best.pt",
             )
+
+    def polish(self, budget: float, callback=None) -> None:
+        """Self-training (``self_train_steps`` > 0; not in the paper; ``redo_lite/selftrain.py``):
+        the selected F (best.pt) trained on its own masks filtered by the images' colours, within
+        what is left of the budget, scored on validation and kept in best.pt if it scores better.
+        Needs a labelled validation split (it decides); a run without one skips it, noted."""
+        cfg, metric = self.cfg, self.cfg.select_metric
+        path = self.run / "best.pt"
+        if self.val_data is None or not self.main or not path.exists():
+            if self.main:
+                self.log(kind="self_train", skipped="no labelled validation split to decide by")
+            return
+        from .selftrain import self_train
+
+        state = ckpt.load(path)
+        F = build_nets(cfg)["F"].to(self.device)
+        ckpt.load_nets({"F": F}, state["nets"], path)
+        g = torch.Generator().manual_seed(self.seed * 1009 + 17)
+        n = min(cfg.self_train_images, len(self.train_data))
+        images = self.train_data.batch(torch.randperm(len(self.train_data), generator=g)[:n])[0]
+        self._clock = time.perf_counter()
+        left = budget - self.elapsed - self._eval_seconds  # its score must fit in the budget too
+        deadline = self._clock + left if math.isfinite(left) else None
+        out = self_train(
+            F, images, cfg.self_train_steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch,
+            seed=self.seed, amp=self.amp, deadline=deadline,
+        )  # fmt: skip
+        scores = self._score(out["F"])
+        self._tick()
+        self.polished_at = [budget, self._steps_cap]
+        kept = scores[metric] > self.best
+        self.log(
+            kind="self_train", steps=out["steps"], loss=out["loss"], changed=out["changed"],
+            source_step=state["step"], source_attempt=state["attempt"], kept=kept, **scores,
+        )  # fmt: skip
+        if kept:
+            self.best = scores[metric]
+            state["nets"]["F"] = out["F"].state_dict()
+            source = state.get("F_source", "live")
+            state.update(F_source=f"self-trained ({source} F)", metrics=scores)
+            state["self_train"] = {k: out[k] for k in ("steps", "loss", "changed")}
+            ckpt.atomic_save(state, path)
+        self.save()
+        if callback:
+            callback(self)
+
+    def _polished(self, steps: int, budget: float) -> bool:
+        """This fit asks for no more than the one that ended in self-training already gave."""
+        if self.polished_at is None:
+            return False
+        done_budget, done_steps = self.polished_at
+        return budget <= done_budget and steps <= done_steps
+
+    def _polish_time(self) -> float:
+        """Seconds kept at the end of a timed fit for ``polish``: its steps and labelling,
+        reckoned from this run's own pace (an F step costs about a quarter of a ReDO step)."""
+        cfg = self.cfg
+        if cfg.self_train_steps == 0 or self.val_data is None or self.total_steps == 0:
+            return 0.0
+        per_step = self.elapsed / self.total_steps  # a ReDO step, evaluations included
+        n = min(cfg.self_train_images, len(self.train_data))
+        return per_step * (0.25 * cfg.self_train_steps + 0.15 * n / cfg.batch)
 
     def collapsed(self, scores: dict) -> bool:
         """The paper's restart rule (official ``--autoRestart``): early in training, a region whose
@@ -545,6 +621,7 @@ class Trainer:
             "total_steps": self.total_steps,
             "elapsed": self.elapsed,
             "best": self.best,
+            "polished_at": self.polished_at,
             "seed": self.seed,
             "log_lines": self._log_lines(),
             "config": self.cfg.to_dict(),
@@ -574,6 +651,7 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         for k in ("step", "restarts", "total_steps", "elapsed", "best"):
             setattr(self, k, state[k])
+        self.polished_at = state.get("polished_at")  # (a run saved before self-training: none)
         if self.main:  # drop the log rows written after that checkpoint, but a final test score
             rows = (
                 self.log_path.read_text().splitlines(keepends=True)

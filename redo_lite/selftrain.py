@@ -1,0 +1,170 @@
+r"""Self-training: F trained on its own masks, snapped to the image's colour edges (not in the
+paper; the CPU preset's last phase and ``python -m redo_lite self-train``).
+
+ReDO finds the regions, but in a CPU budget F's edges stay loose: it learns how thick an object is
+from what D accepts, not where the image's colours change (docs/c2mnist.md). One round of
+self-training tightens them, with no ground truth:
+
+1. F's soft masks on training images are filtered by a joint bilateral filter guided by the
+   image's own colours (``redo_lite.run.guided_upsample`` at the image's own size, the filter that
+   ``segment`` uses to enlarge masks): a pixel takes the masks of its neighbours that look like it;
+2. the filtered masks' argmax is taken as each pixel's label;
+3. F is trained on these labels with cross-entropy, as the supervised F of the paper's Figure 4
+   (``redo_lite.supervised``) is trained on true ones.
+
+.. math::
+    \tilde M = \mathrm{JBF}_I\big(F(I)\big),\qquad \hat y_p = \arg\max_k \tilde M^k_p,\qquad
+    \mathcal L_{self} = -\frac{1}{|\Omega|}\sum_{p\in\Omega} \log F(I)^{\hat y_p}_p
+
+The labels come from F itself: a region F has not found is not found by the filter either. What the
+round changes is where F puts its edges, and F then draws them so on images it has not seen.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F_
+
+from .run import guided_upsample
+
+
+@torch.no_grad()
+def refined_labels(F: torch.nn.Module, images: torch.Tensor, batch: int = 100, with_raw=False):
+    """Pseudo-labels (N,S,S uint8) for images in [-1, 1]: F's soft masks filtered by the image's
+    own colours (joint bilateral, ``guided_upsample`` with the image as both guides), argmax.
+    ``with_raw``: also F's own labels (the argmax before the filter)."""
+    dev = next(F.parameters()).device
+    was = F.training
+    F.eval()
+    out, raw = [], []
+    for i in range(0, len(images), batch):
+        x = images[i : i + batch]
+        soft = F(x.to(dev)).float().cpu()
+        raw.append(soft.argmax(1).to(torch.uint8))
+        rgb = (x.float().cpu() + 1) / 2  # the filter compares colours in [0, 1]
+        for m, c in zip(soft, rgb, strict=True):
+            # M~ = JBF_I(F(I)): each pixel takes the masks of the neighbours that look like it
+            out.append(guided_upsample(m, c, c).argmax(0).to(torch.uint8))
+    F.train(was)
+    return (torch.stack(out), torch.cat(raw)) if with_raw else torch.stack(out)
+
+
+def self_train(
+    F: torch.nn.Module,
+    images: torch.Tensor,
+    steps: int,
+    lr: float,
+    betas=(0.0, 0.9),
+    weight_decay: float = 0.0,
+    batch: int = 16,
+    seed: int = 0,
+    amp: bool = False,
+    deadline: float | None = None,
+) -> dict:
+    """Self-train a copy of ``F`` on ``images`` (N,3,S,S in [-1, 1]) for ``steps`` steps of Adam
+    (or until ``time.perf_counter()`` passes ``deadline``). Returns ``{"F": the new F (eval mode),
+    "steps": steps done, "loss": the mean loss of the last 50, "changed": the share of pixels whose
+    label the filter changed}``; ``F`` itself is left as it was."""
+    labels, raw = refined_labels(F, images, with_raw=True)
+    changed = (raw != labels).float().mean().item()
+    dev = next(F.parameters()).device
+    new = copy.deepcopy(F).train().requires_grad_(True)
+    opt = torch.optim.Adam(new.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
+    g = torch.Generator().manual_seed(seed)
+    losses, done = [], 0
+    for _ in range(steps):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        idx = torch.randint(len(images), (batch,), generator=g)
+        x, y = images[idx].to(dev), labels[idx].long().to(dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+            m = new(x)
+        # L_self = -mean_p log F(I)^{ŷ_p}_p  (cross-entropy on the filtered labels)
+        loss = F_.nll_loss(torch.log(m.float().clamp(min=1e-6)), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        done += 1
+    tail = losses[-50:]
+    return {
+        "F": new.eval().requires_grad_(False),
+        "steps": done,
+        "loss": sum(tail) / len(tail) if tail else float("nan"),
+        "changed": changed,
+    }
+
+
+SELF_TRAIN_RECORD = "self_train.json"
+
+
+def self_train_run(
+    run_dir, data_dir, out_dir, steps: int | None = None, images: int | None = None, seed: int = 0
+) -> dict:
+    """``python -m redo_lite self-train``: RUN's selected F self-trained on DATA's train split,
+    written with RUN's G and D and settings to OUT, a new folder (an existing non-empty one is
+    refused, nothing in it touched). OUT is scored as any run (``evaluate``, ``segment``); its
+    ``self_train.json`` records what made it, and keeps ``train`` from writing there."""
+    import json
+
+    from . import checkpoint as ckpt
+    from .data import ImageFolderData
+    from .files import WriteError, atomic_write_text, make_folder
+    from .run import evaluate_run, load_run
+
+    run, out = Path(run_dir), Path(out_dir)
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise WriteError(f"{out}: exists and is not a folder; choose another --out")
+        if any(out.iterdir()):
+            raise WriteError(
+                f"{out}: exists and is not empty; self-train writes a new run folder: choose "
+                "another --out"
+            )
+    cfg, nets = load_run(run)  # checks RUN (its settings and networks) before anything is read
+    steps = steps if steps is not None else (cfg.self_train_steps or 500)
+    n = images if images is not None else cfg.self_train_images
+    train = ImageFolderData(data_dir, "train", cfg.size, cfg.regions, masks="none")
+    g = torch.Generator().manual_seed(seed)
+    x = train.batch(torch.randperm(len(train), generator=g)[: min(n, len(train))])[0]
+    torch.manual_seed(seed)
+    started = time.perf_counter()
+    result = self_train(
+        nets["F"], x, steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch, seed=seed, amp=False
+    )
+    source = run / "best.pt" if (run / "best.pt").exists() else run / "last.pt"
+    state = ckpt.load(source)
+    state["nets"] = {k: v for k, v in state["nets"].items() if k in ("F", "G", "D")}
+    state["nets"]["F"] = result["F"].state_dict()
+    state.pop("F_ema", None)
+    state.pop("opts", None)
+    state["F_source"] = f"self-trained ({state.get('F_source', 'live')} F of {source})"
+    record = {
+        "source": str(source),
+        "data": str(Path(data_dir)),
+        "images": len(x),
+        "steps": result["steps"],
+        "seed": seed,
+        "loss": result["loss"],
+        "changed": result["changed"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    state["self_train"] = record
+    make_folder(out, "--out folder")
+    cfg.save(out / "config.json")
+    ckpt.atomic_save(state, out / "best.pt")
+    log = run / "metrics.jsonl"
+    atomic_write_text(out / "metrics.jsonl", log.read_text() if log.is_file() else "")
+    has_val = (Path(data_dir) / "splits" / "val.txt").exists()
+    if has_val:
+        try:
+            record["val_before"] = evaluate_run(run, data_dir, "val")["iou"]
+            record["val_after"] = evaluate_run(out, data_dir, "val")["iou"]
+        except (ValueError, FileNotFoundError):  # a val split without masks: nothing to score
+            pass
+    atomic_write_text(out / SELF_TRAIN_RECORD, json.dumps(record, indent=2) + "\n")
+    return record
