@@ -1,4 +1,5 @@
-"""Copy a trained run into checkpoints/ for sharing: config.json, metrics.jsonl and best.pt with
+"""Copy a trained run into checkpoints/ for sharing: config.json, metrics.jsonl (and the
+self_train.json of a run made by ``python -m redo_lite self-train``) and best.pt with
 the networks used after training (F, G, D). delta (the z-encoder) is left out: it serves only the
 information-conservation loss during training, and without it the checkpoint stays small.
 
@@ -18,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from redo_lite import checkpoint as ckpt  # noqa: E402
 from redo_lite.run import load_run  # noqa: E402
+from redo_lite.selftrain import SELF_TRAIN_RECORD  # noqa: E402
 
 SHIPPED_NETS = ("F", "G", "D")
 
@@ -28,7 +30,9 @@ def ship(run: Path, out: Path) -> Path:
     state["nets"] = {k: state["nets"][k] for k in SHIPPED_NETS}
     out.mkdir(parents=True, exist_ok=True)
     ckpt.atomic_save(state, out / "best.pt")
-    for name in ("config.json", "metrics.jsonl"):
+    for name in ("config.json", "metrics.jsonl", SELF_TRAIN_RECORD):
+        if name == SELF_TRAIN_RECORD and not (run / name).is_file():
+            continue  # a run made by train (self-train writes this record)
         ckpt.atomic_write_text(out / name, (run / name).read_text())
     load_run(out)  # and the copy loads too
     return out / "best.pt"
