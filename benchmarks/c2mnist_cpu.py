@@ -6,8 +6,11 @@ the test score of the model selected within the first ``--at`` minutes and withi
 
 Each seed trains in its own process (``--jobs`` at a time, ``--threads`` torch threads each), with
 the same ``Trainer`` as ``python -m redo_lite train``; restarts and evaluations count inside the
-budget. After every evaluation that ends within ``--at`` minutes the run's ``best.pt`` is copied
-to ``RUN/at<M>min/``, so the early model is the one selected with what existed by then. Both are
+budget. A seed trains as a learner who gives notebook 08 ``--at`` minutes and then raises the
+budget to ``--minutes`` would: a run of ``--at`` minutes (which ends with the preset's
+self-training, inside those minutes), resumed to ``--minutes`` (which ends with it again). After
+every evaluation that ends within ``--at`` minutes the run's ``best.pt`` is copied to
+``RUN/at<M>min/``, so the early model is the one selected with what existed by then. Both are
 then scored on the test split (``evaluate``: digit IoU, each image's best permutation). With
 ``f_ema`` the curve shows the averaged F and the live one; the better of the two on validation is
 selected. The last lines print what an all-background prediction scores (the floor) and, per
@@ -57,6 +60,8 @@ def train_worker(a) -> None:
         # passes the mark and the --at snapshot is final (True ends the fit)
         return a.stop_at is not None and t.elapsed > a.at * 60 and t.best >= a.stop_at
 
+    if 0 < a.at < a.minutes:  # the --at run, then the same run resumed to --minutes
+        trainer.fit(minutes=a.at, callback=snapshot)
     trainer.fit(minutes=a.minutes, callback=snapshot)
 
 
@@ -66,8 +71,10 @@ def test_score(run: Path, data: str) -> dict:
 
     out = evaluate_run(run, ROOT / data, "test")
     best = load(run / "best.pt")
+    source = best.get("F_source", "live")  # "live", "averaged" or "self-trained (live F)"
     out["selected"] = (
-        f"step {best['step']} of attempt {best['attempt']}, {best.get('F_source', 'live')} F"
+        f"step {best['step']} of attempt {best['attempt']}, "
+        + (source if source.startswith("self-trained") else f"{source} F")
     )
     return out
 

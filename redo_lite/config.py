@@ -312,7 +312,9 @@ PRESETS: dict[str, Config] = {
     # critic 32 channels wide (it sees 1-pixel errors at the digits' edges), and a moving average
     # of F's weights evaluated beside the live F; a region that wins under 1% of the pixels
     # restarts the run, however much soft mask it keeps; bf16 autocast where the CPU has bf16
-    # instructions (half the step time on one core, docs/c2mnist.md).
+    # instructions (half the step time on one core, docs/c2mnist.md); and at the end, F
+    # self-trained on its own masks filtered by the images' colours (redo_lite/selftrain.py),
+    # kept if it scores better on validation.
     "c2mnist-cpu": Config(
         preset="c2mnist-cpu",
         size=32,
