@@ -113,8 +113,9 @@ def self_train_run(
 
     from . import checkpoint as ckpt
     from .data import ImageFolderData
+    from .evaluation import evaluate
     from .files import WriteError, atomic_write_text, make_folder
-    from .run import evaluate_run, load_run
+    from .run import load_run
 
     run, out = Path(run_dir), Path(out_dir)
     if out.exists() or out.is_symlink():
@@ -153,18 +154,29 @@ def self_train_run(
         "changed": result["changed"],
         "seconds": round(time.perf_counter() - started, 1),
     }
+    val = _labelled_val(data_dir, cfg)
+    state.pop("metrics", None)  # the source F's validation scores: not this F's
+    if val is not None:  # the new F's, as best.pt of a run holds its F's
+        record["val_before"] = evaluate(nets["F"], val)["iou"]
+        state["metrics"] = {
+            k: v for k, v in evaluate(result["F"], val).items() if k != "per_image_iou"
+        }
+        record["val_after"] = state["metrics"]["iou"]
     state["self_train"] = record
     make_folder(out, "--out folder")
     cfg.save(out / "config.json")
     ckpt.atomic_save(state, out / "best.pt")
     log = run / "metrics.jsonl"
     atomic_write_text(out / "metrics.jsonl", log.read_text() if log.is_file() else "")
-    has_val = (Path(data_dir) / "splits" / "val.txt").exists()
-    if has_val:
-        try:
-            record["val_before"] = evaluate_run(run, data_dir, "val")["iou"]
-            record["val_after"] = evaluate_run(out, data_dir, "val")["iou"]
-        except (ValueError, FileNotFoundError):  # a val split without masks: nothing to score
-            pass
     atomic_write_text(out / SELF_TRAIN_RECORD, json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _labelled_val(data_dir, cfg):
+    """DATA's validation images that have a mask, or None (no such split, or no mask)."""
+    from .data import ImageFolderData
+
+    if not (Path(data_dir) / "splits" / "val.txt").exists():
+        return None
+    val = ImageFolderData(data_dir, "val", cfg.size, cfg.regions, masks="where present")
+    return val if val.masks is not None else None
