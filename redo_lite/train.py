@@ -52,6 +52,9 @@ class TrainingError(RuntimeError):
     pass
 
 
+POLISH_SHARE = 0.15  # at most this share of a timed run is kept for self-training at its end
+
+
 @torch.no_grad()
 def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: int) -> None:
     """Moving average of a network's weights (``Config.f_ema``; not in the paper):
@@ -366,9 +369,12 @@ class Trainer:
         ckpt.load_nets({"F": F}, state["nets"], path)
         g = torch.Generator().manual_seed(self.seed * 1009 + 17)
         n = min(cfg.self_train_images, len(self.train_data))
-        images = self.train_data.batch(torch.randperm(len(self.train_data), generator=g)[:n])[0]
-        self._clock = time.perf_counter()
+        self._tick()
         left = budget - self.elapsed - self._eval_seconds  # its score must fit in the budget too
+        if math.isfinite(left) and self.total_steps:  # labelling fits in half of what is left
+            per_image = 0.15 * self.elapsed / self.total_steps / cfg.batch  # as _polish_time
+            n = min(n, max(cfg.batch, int(0.5 * left / per_image)))
+        images = self.train_data.batch(torch.randperm(len(self.train_data), generator=g)[:n])[0]
         deadline = self._clock + left if math.isfinite(left) else None
         out = self_train(
             F, images, cfg.self_train_steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch,
@@ -379,8 +385,9 @@ class Trainer:
         self.polished_at = [budget, self._steps_cap]
         kept = scores[metric] > self.best
         self.log(
-            kind="self_train", steps=out["steps"], loss=out["loss"], changed=out["changed"],
-            source_step=state["step"], source_attempt=state["attempt"], kept=kept, **scores,
+            kind="self_train", steps=out["steps"], labelled=n, loss=out["loss"],
+            changed=out["changed"], source_step=state["step"], source_attempt=state["attempt"],
+            kept=kept, **scores,
         )  # fmt: skip
         if kept:
             self.best = scores[metric]
@@ -402,13 +409,16 @@ class Trainer:
 
     def _polish_time(self) -> float:
         """Seconds kept at the end of a timed fit for ``polish``: its steps and labelling,
-        reckoned from this run's own pace (an F step costs about a quarter of a ReDO step)."""
+        reckoned from this run's own pace (an F step costs about a quarter of a ReDO step), and
+        never more than ``POLISH_SHARE`` of the budget (a short run stays a ReDO run; ``polish``
+        then does the steps that fit)."""
         cfg = self.cfg
         if cfg.self_train_steps == 0 or self.val_data is None or self.total_steps == 0:
             return 0.0
         per_step = self.elapsed / self.total_steps  # a ReDO step, evaluations included
         n = min(cfg.self_train_images, len(self.train_data))
-        return per_step * (0.25 * cfg.self_train_steps + 0.15 * n / cfg.batch)
+        need = per_step * (0.25 * cfg.self_train_steps + 0.15 * n / cfg.batch)
+        return min(need, POLISH_SHARE * self._budget)
 
     def collapsed(self, scores: dict) -> bool:
         """The paper's restart rule (official ``--autoRestart``): early in training, a region whose

@@ -155,3 +155,18 @@ def test_the_command_writes_a_new_run_folder_and_refuses_one_that_holds_anything
     with pytest.raises(SystemExit):
         main(["self-train", "--run", str(run), "--data", str(tiny_c2mnist), "--out", str(mine)])
     assert (mine / "notes.txt").read_text() == "mine\n" and len(list(mine.iterdir())) == 1
+
+
+def test_the_time_kept_for_self_training_is_reckoned_from_the_pace_and_capped(
+    tiny_c2mnist, tmp_path
+):
+    from redo_lite.train import POLISH_SHARE
+
+    t = Trainer(tiny_config(self_train_steps=40), tiny_c2mnist, tmp_path / "run", progress=False)
+    t.close()
+    assert t._polish_time() == 0.0  # no step taken yet: no pace to reckon from
+    t.elapsed, t.total_steps, t._budget = 10.0, 10, 600.0  # a second a ReDO step
+    # 40 F steps at a quarter of a step, and 24 images labelled at 0.15 of a step per batch of 4
+    assert t._polish_time() == pytest.approx(0.25 * 40 + 0.15 * 24 / 4)
+    t._budget = 20.0  # a short run stays a ReDO run
+    assert t._polish_time() == pytest.approx(POLISH_SHARE * 20.0)
