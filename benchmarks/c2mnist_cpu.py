@@ -72,9 +72,8 @@ def test_score(run: Path, data: str) -> dict:
     out = evaluate_run(run, ROOT / data, "test")
     best = load(run / "best.pt")
     source = best.get("F_source", "live")  # "live", "averaged" or "self-trained (live F)"
-    out["selected"] = (
-        f"step {best['step']} of attempt {best['attempt']}, "
-        + (source if source.startswith("self-trained") else f"{source} F")
+    out["selected"] = f"step {best['step']} of attempt {best['attempt']}, " + (
+        source if source.startswith("self-trained") else f"{source} F"
     )
     return out
 

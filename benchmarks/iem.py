@@ -2,7 +2,7 @@
 colored-2-MNIST (3 regions) and textured shapes (2 regions): test IoU and the time each takes.
 
     python benchmarks/iem.py [--c2mnist data/c2mnist32] [--shapes data/shapes32]
-                             [--images 1000] [--tune-images 200] [--redo checkpoints/c2mnist-cpu-redo]
+        [--images 1000] [--tune-images 200] [--redo checkpoints/c2mnist-cpu-redo]
 
 A data folder that does not exist is built first (``python -m data_prep.c2mnist`` /
 ``python -m data_prep.shapes``, 32 px). IEM runs twice: with the paper's recipe scaled to the
