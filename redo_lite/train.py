@@ -415,6 +415,8 @@ class Trainer:
         cfg = self.cfg
         if cfg.self_train_steps == 0 or self.val_data is None or self.total_steps == 0:
             return 0.0
+        if self.world > 1:  # each process keeps its own clock: all must stop at the same step
+            return 0.0
         per_step = self.elapsed / self.total_steps  # a ReDO step, evaluations included
         n = min(cfg.self_train_images, len(self.train_data))
         need = per_step * (0.25 * cfg.self_train_steps + 0.15 * n / cfg.batch)
