@@ -392,8 +392,9 @@ class Trainer:
         if kept:
             self.best = scores[metric]
             state["nets"]["F"] = out["F"].state_dict()
-            source = state.get("F_source", "live")
-            state.update(F_source=f"self-trained ({source} F)", metrics=scores)
+            source = state.get("F_source", "live")  # a self-trained F self-trains again
+            kind = source if source.startswith("self-trained") else f"self-trained ({source} F)"
+            state.update(F_source=kind, metrics=scores)
             state["self_train"] = {k: out[k] for k in ("steps", "loss", "changed")}
             ckpt.atomic_save(state, path)
         self.save()
