@@ -23,6 +23,10 @@ def test_pick_run_prefers_the_learners_best_then_last_then_the_shipped(tmp_path)
     torch.save({"nets": {}, "step": 250, "attempt": 1}, run / "best.pt")
     path, why = pick_run(run, shipped="ship")
     assert path == str(run) and "best.pt" in why and "step 250 of attempt 1" in why
+    assert "self-trained" not in why
+    state = {"nets": {}, "step": 250, "attempt": 1, "F_source": "self-trained (live F)"}
+    torch.save(state, run / "best.pt")
+    assert "step 250 of attempt 1, then self-trained" in pick_run(run, shipped="ship")[1]
     path, why = pick_run(None, shipped="ship")
     assert path == "ship" and "shipped" in why and "USE_SHIPPED" in why
     path, why = pick_run("", shipped="ship")  # REDO_RUN="": no folder, not "."

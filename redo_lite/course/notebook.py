@@ -330,6 +330,8 @@ def pick_run(run=None, shipped: str = SHIPPED, barely: float = 0.5) -> tuple[str
     if best.exists():
         state = load(best)
         where = f"step {state.get('step', '?')} of attempt {state.get('attempt', '?')}"
+        if str(state.get("F_source", "")).startswith("self-trained"):
+            where += ", then self-trained"  # the Trainer's last phase (notebook 08, 3.1)
         why = f"your model, {best} (the networks selected on validation, {where})"
         mine = state.get("metrics", {}).get("iou")
         ref = Path(shipped) / "best.pt"
@@ -378,6 +380,11 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
         seeds = [e.get("seed") for e in entries if isinstance(e, dict)]
         lines.append(f"  seed {seed} is not among the seeds recorded ({seeds})")
     source = mine[0] if mine else {k: v for k, v in top.items() if k not in ("seeds", "runs")}
+    if mine:
+        lines.append(
+            f"  seed {seed} (a name with 'val' is a validation figure; 'within_N_min' holds the "
+            "test scores of the model selected within N minutes)"
+        )
     keys = ("iou", "acc", "restart", "minutes", "steps")
 
     def walk(d, prefix=""):
