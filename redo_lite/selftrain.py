@@ -75,7 +75,7 @@ def self_train(
     new = copy.deepcopy(F).train().requires_grad_(True)
     opt = torch.optim.Adam(new.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
     g = torch.Generator().manual_seed(seed)
-    losses, done = [], 0
+    losses = []
     for _ in range(steps):
         if deadline is not None and time.perf_counter() > deadline:
             break
@@ -89,11 +89,10 @@ def self_train(
         loss.backward()
         opt.step()
         losses.append(loss.item())
-        done += 1
     tail = losses[-50:]
     return {
         "F": new.eval().requires_grad_(False),
-        "steps": done,
+        "steps": len(losses),
         "loss": sum(tail) / len(tail) if tail else float("nan"),
         "changed": changed,
     }
@@ -116,6 +115,7 @@ def self_train_run(
     from .evaluation import evaluate
     from .files import WriteError, atomic_write_text, make_folder
     from .run import load_run
+    from .train import _labelled_split
 
     run, out = Path(run_dir), Path(out_dir)
     if out.exists() or out.is_symlink():
@@ -154,7 +154,7 @@ def self_train_run(
         "changed": result["changed"],
         "seconds": round(time.perf_counter() - started, 1),
     }
-    val = _labelled_val(data_dir, cfg)
+    val = _labelled_split(Path(data_dir), "val", cfg)  # the images with a mask, or None
     state.pop("metrics", None)  # the source F's validation scores: not this F's
     if val is not None:  # the new F's, as best.pt of a run holds its F's
         record["val_before"] = evaluate(nets["F"], val)["iou"]
@@ -170,13 +170,3 @@ def self_train_run(
     atomic_write_text(out / "metrics.jsonl", log.read_text() if log.is_file() else "")
     atomic_write_text(out / SELF_TRAIN_RECORD, json.dumps(record, indent=2) + "\n")
     return record
-
-
-def _labelled_val(data_dir, cfg):
-    """DATA's validation images that have a mask, or None (no such split, or no mask)."""
-    from .data import ImageFolderData
-
-    if not (Path(data_dir) / "splits" / "val.txt").exists():
-        return None
-    val = ImageFolderData(data_dir, "val", cfg.size, cfg.regions, masks="where present")
-    return val if val.masks is not None else None

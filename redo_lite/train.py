@@ -372,8 +372,7 @@ class Trainer:
         self._tick()
         left = budget - self.elapsed - self._eval_seconds  # its score must fit in the budget too
         if math.isfinite(left) and self.total_steps:  # labelling fits in half of what is left
-            per_image = 0.15 * self.elapsed / self.total_steps / cfg.batch  # as _polish_time
-            n = min(n, max(cfg.batch, int(0.5 * left / per_image)))
+            n = min(n, max(cfg.batch, int(0.5 * left / self._polish_costs()[1])))
         images = self.train_data.batch(torch.randperm(len(self.train_data), generator=g)[:n])[0]
         deadline = self._clock + left if math.isfinite(left) else None
         out = self_train(
@@ -418,10 +417,16 @@ class Trainer:
             return 0.0
         if self.world > 1:  # each process keeps its own clock: all must stop at the same step
             return 0.0
-        per_step = self.elapsed / self.total_steps  # a ReDO step, evaluations included
+        per_f_step, per_image = self._polish_costs()
         n = min(cfg.self_train_images, len(self.train_data))
-        need = per_step * (0.25 * cfg.self_train_steps + 0.15 * n / cfg.batch)
+        need = per_f_step * cfg.self_train_steps + per_image * n
         return min(need, POLISH_SHARE * self._budget)
+
+    def _polish_costs(self) -> tuple[float, float]:
+        """Seconds for one step of F alone and for labelling one image, from this run's pace (a
+        ReDO step, evaluations included): about a quarter of a step, and 0.15 of a step a batch."""
+        per_step = self.elapsed / self.total_steps
+        return 0.25 * per_step, 0.15 * per_step / self.cfg.batch
 
     def collapsed(self, scores: dict) -> bool:
         """The paper's restart rule (official ``--autoRestart``): early in training, a region whose
