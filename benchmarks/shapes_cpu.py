@@ -87,10 +87,76 @@ def build_blobs(out: Path, size: int = 32, seed: int = 0, n=(5000, 500, 500)) ->
     return out
 
 
+def polygon_sample(rng: np.random.Generator, size: int):
+    """One image and mask, a third way: a regular polygon or an ellipse with a grainy fill and
+    soft shading, on a background of one hue with smooth shading and fine noise."""
+    yy, xx = (np.mgrid[0:size, 0:size] + 0.5) / size
+    # background: one hue, its brightness varying smoothly (a bilinear-enlarged random grid), with
+    # fine noise; a background of several hues could itself be split in two by colour
+    cells = rng.integers(1, 4)
+    grid = rng.uniform(0.6, 1.2, (cells + 1, cells + 1))
+    gy, gx = yy * cells, xx * cells
+    y0, x0 = np.minimum(gy.astype(int), cells - 1), np.minimum(gx.astype(int), cells - 1)
+    fy, fx = gy - y0, gx - x0
+    light = (
+        grid[y0, x0] * (1 - fy) * (1 - fx)
+        + grid[y0 + 1, x0] * fy * (1 - fx)
+        + grid[y0, x0 + 1] * (1 - fy) * fx
+        + grid[y0 + 1, x0 + 1] * fy * fx
+    )
+    bg = light[..., None] * rng.uniform(0.1, 0.9, 3) + rng.normal(0, 0.04, (size, size, 3))
+    cy, cx = rng.uniform(0.3, 0.7, 2)
+    r = rng.uniform(0.15, 0.3)
+    sides = rng.integers(3, 8)  # 3-6: a polygon; 7: an ellipse
+    dy, dx = yy - cy, xx - cx
+    if sides < 7:
+        t = np.arctan2(dy, dx) - rng.uniform(0, 2 * np.pi)
+        sector = 2 * np.pi / sides
+        # distance to the edge of a regular polygon of circumradius r, at angle t
+        edge = r * np.cos(np.pi / sides) / np.cos((t % sector) - sector / 2)
+        inside = np.hypot(dy, dx) <= edge
+    else:
+        a, b, t = r, r * rng.uniform(0.5, 1.0), rng.uniform(0, np.pi)
+        u, v = np.cos(t) * dx + np.sin(t) * dy, -np.sin(t) * dx + np.cos(t) * dy
+        inside = (u / a) ** 2 + (v / b) ** 2 <= 1
+    base = rng.uniform(0, 1, 3)
+    grain = rng.uniform(0.7, 1.3, (size, size, 1))
+    shade = 0.8 + 0.4 * np.clip(0.5 - (dy + dx) / (4 * r), 0, 1)[..., None]
+    fill = base * grain * shade
+    img = np.clip(np.where(inside[..., None], fill, bg), 0, 1)
+    return (img * 255).round().astype(np.uint8), inside.astype(np.uint8)
+
+
+def build_drawn(out: Path, name: str, sample, salt: int, size: int = 32, n=(5000, 500, 500)):
+    from data_prep.common import DatasetWriter
+
+    if (out / "info.json").exists():
+        return out
+    writer = DatasetWriter(out, name, {"size": size, "seed": 0, "n": list(n)})
+    for split, count, offset in zip(("train", "val", "test"), n, (0, 1, 2), strict=True):
+        rng = np.random.default_rng([0, salt, offset])
+        writer.fill(split, count, lambda rng=rng: sample(rng, size))
+    writer.finish(
+        {
+            "name": name,
+            "regions": 2,
+            "size": size,
+            "seed": 0,
+            "labels": {"0": "background", "1": "object"},
+        }
+    )
+    return out
+
+
+KINDS = ("shapes", "polygons", "blobs")
+
+
 def build(kind: str, root: Path) -> Path:
     out = root / f"{kind}32"
     if kind == "blobs":
         return build_blobs(out)
+    if kind == "polygons":
+        return build_drawn(out, "polygons", polygon_sample, 11)
     if not (out / "info.json").exists():
         from data_prep.shapes import build as build_shapes
 
@@ -113,7 +179,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--kinds", nargs="+", default=["shapes", "blobs"], choices=["shapes", "blobs"])
+    ap.add_argument("--kinds", nargs="+", default=["shapes", "polygons"], choices=KINDS)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", type=Path, default=ROOT / "data")

@@ -57,6 +57,7 @@ class Config:
     self_train_steps: int = 0  # after ReDO: steps of F trained on its own colour-filtered masks
     # (0: off; not in the paper; redo_lite/selftrain.py), kept if it scores better on validation
     self_train_images: int = 2000  # training images labelled for it
+    self_train_passes: int = 1  # passes of the colour filter that makes its labels
     f_ema: float = 0.0  # decay of a moving average of F's weights, evaluated beside the live F;
     # the better of the two goes to best.pt (0: off; not in the paper)
     # --- schedule, selection and collapse restart ---------------------------------------------
@@ -188,6 +189,7 @@ RULES: dict[str, tuple] = {
     "f_ema": ("float", 0, 0.999999),
     "self_train_steps": ("int", 0, 10**7),
     "self_train_images": ("int", 1, 10**7),
+    "self_train_passes": ("int", 1, 1000),
     "steps": ("int", 1, 10**9),
     "eval_every": ("int", 1, 10**9),
     "eval_images": ("int", 1, 10**9),

@@ -6,14 +6,18 @@ from what D accepts, not where the image's colours change (docs/c2mnist.md). One
 self-training tightens them, with no ground truth:
 
 1. F's soft masks on training images are filtered by a joint bilateral filter guided by the
-   image's own colours (``redo_lite.run.guided_upsample`` at the image's own size, the filter that
-   ``segment`` uses to enlarge masks): a pixel takes the masks of its neighbours that look like it;
+   image's own colours (``colour_filter``: ``redo_lite.run.guided_upsample`` at the image's own
+   size, the filter that ``segment`` uses to enlarge masks, for a batch): a pixel takes the masks
+   of its neighbours that look like it. ``self_train_passes`` (P) repeats it: one pass moves an
+   edge by a pixel or two (colored-2-MNIST's halos); many carry a rough blob out to the object's
+   colour edges (one object on a textured background, where ReDO in a few minutes finds where
+   the object is but not its outline);
 2. the filtered masks' argmax is taken as each pixel's label;
 3. F is trained on these labels with cross-entropy, as the supervised F of the paper's Figure 4
    (``redo_lite.supervised``) is trained on true ones.
 
 .. math::
-    \tilde M = \mathrm{JBF}_I\big(F(I)\big),\qquad \hat y_p = \arg\max_k \tilde M^k_p,\qquad
+    \tilde M = \mathrm{JBF}_I^{P}\big(F(I)\big),\qquad \hat y_p = \arg\max_k \tilde M^k_p,\qquad
     \mathcal L_{self} = -\frac{1}{|\Omega|}\sum_{p\in\Omega} \log F(I)^{\hat y_p}_p
 
 The labels come from F itself: a region F has not found is not found by the filter either. What the
@@ -29,14 +33,50 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F_
 
-from .run import guided_upsample
+
+@torch.no_grad()
+def colour_filter(
+    soft: torch.Tensor,
+    rgb: torch.Tensor,
+    passes: int = 1,
+    radius: int = 2,
+    sigma_space: float = 1.0,
+    sigma_colour: float = 0.1,
+) -> torch.Tensor:
+    r"""The joint bilateral filter of ``guided_upsample`` at the image's own size, for a batch
+    (soft masks B,n,H,W; colours B,3,H,W in [0, 1]), applied ``passes`` times. One pass moves an
+    edge by at most ``radius`` pixels; repeated, the masks spread through each area of like colour
+    and stop at colour edges (a dense CRF's mean-field steps do the same, Krähenbühl and Koltun
+    2011). The weights depend on the colours only, so they are computed once."""
+    b, n, h, w = soft.shape
+    k = 2 * radius + 1
+
+    def unfold(t):  # B,C,H,W -> B,C,k*k,H,W: each pixel's neighbourhood
+        t = F_.pad(t, (radius,) * 4, mode="replicate")
+        return F_.unfold(t, k).view(b, -1, k * k, h, w)
+
+    d = torch.arange(-radius, radius + 1).float()
+    space = (d.repeat_interleave(k) ** 2 + d.repeat(k) ** 2).view(k * k, 1, 1)
+    colour = ((unfold(rgb) - rgb[:, :, None]) ** 2).sum(1)  # B,k*k,H,W
+    # w(p, q) = exp(-|p - q|² / 2σ_s²) · (exp(-|I(p) - I(q)|² / 2σ_c²) + ε)
+    weight = torch.exp(-space / (2 * sigma_space**2)) * (
+        torch.exp(-colour / (2 * sigma_colour**2)) + 1e-6
+    )
+    weight = (weight / weight.sum(1, keepdim=True))[:, None]  # B,1,k*k,H,W, summing to 1
+    out = soft.float()
+    for _ in range(passes):
+        # M~(p) = Σ_q w(p, q) M(q) / Σ_q w(p, q)
+        out = (unfold(out) * weight).sum(2)
+    return out
 
 
 @torch.no_grad()
-def refined_labels(F: torch.nn.Module, images: torch.Tensor, batch: int = 100, with_raw=False):
-    """Pseudo-labels (N,S,S uint8) for images in [-1, 1]: F's soft masks filtered by the image's
-    own colours (joint bilateral, ``guided_upsample`` with the image as both guides), argmax.
-    ``with_raw``: also F's own labels (the argmax before the filter)."""
+def refined_labels(
+    F: torch.nn.Module, images: torch.Tensor, batch: int = 100, with_raw=False, passes: int = 1
+):
+    """Pseudo-labels (N,S,S uint8) for images in [-1, 1]: F's soft masks filtered ``passes``
+    times by the image's own colours (``colour_filter``), argmax. ``with_raw``: also F's own
+    labels (the argmax before the filter)."""
     dev = next(F.parameters()).device
     was = F.training
     F.eval()
@@ -46,11 +86,10 @@ def refined_labels(F: torch.nn.Module, images: torch.Tensor, batch: int = 100, w
         soft = F(x.to(dev)).float().cpu()
         raw.append(soft.argmax(1).to(torch.uint8))
         rgb = (x.float().cpu() + 1) / 2  # the filter compares colours in [0, 1]
-        for m, c in zip(soft, rgb, strict=True):
-            # M~ = JBF_I(F(I)): each pixel takes the masks of the neighbours that look like it
-            out.append(guided_upsample(m, c, c).argmax(0).to(torch.uint8))
+        # M~ = JBF_I(F(I)): each pixel takes the masks of the neighbours that look like it
+        out.append(colour_filter(soft, rgb, passes).argmax(1).to(torch.uint8))
     F.train(was)
-    return (torch.stack(out), torch.cat(raw)) if with_raw else torch.stack(out)
+    return (torch.cat(out), torch.cat(raw)) if with_raw else torch.cat(out)
 
 
 def self_train(
@@ -64,12 +103,14 @@ def self_train(
     seed: int = 0,
     amp: bool = False,
     deadline: float | None = None,
+    passes: int = 1,
 ) -> dict:
     """Self-train a copy of ``F`` on ``images`` (N,3,S,S in [-1, 1]) for ``steps`` steps of Adam
-    (or until ``time.perf_counter()`` passes ``deadline``). Returns ``{"F": the new F (eval mode),
-    "steps": steps done, "loss": the mean loss of the last 50, "changed": the share of pixels whose
-    label the filter changed}``; ``F`` itself is left as it was."""
-    labels, raw = refined_labels(F, images, with_raw=True)
+    (or until ``time.perf_counter()`` passes ``deadline``), on labels filtered ``passes`` times.
+    Returns ``{"F": the new F (eval mode), "steps": steps done, "loss": the mean loss of the
+    last 50, "changed": the share of pixels whose label the filter changed}``; ``F`` itself is
+    left as it was."""
+    labels, raw = refined_labels(F, images, with_raw=True, passes=passes)
     changed = (raw != labels).float().mean().item()
     dev = next(F.parameters()).device
     new = copy.deepcopy(F).train().requires_grad_(True)
@@ -135,8 +176,9 @@ def self_train_run(
     torch.manual_seed(seed)
     started = time.perf_counter()
     result = self_train(
-        nets["F"], x, steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch, seed=seed, amp=False
-    )
+        nets["F"], x, steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch, seed=seed, amp=False,
+        passes=cfg.self_train_passes,
+    )  # fmt: skip
     source = run / "best.pt" if (run / "best.pt").exists() else run / "last.pt"
     state = ckpt.load(source)
     state["nets"] = {k: v for k, v in state["nets"].items() if k in ("F", "G", "D")}

@@ -377,7 +377,7 @@ class Trainer:
         deadline = self._clock + left if math.isfinite(left) else None
         out = self_train(
             F, images, cfg.self_train_steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch,
-            seed=self.seed, amp=self.amp, deadline=deadline,
+            seed=self.seed, amp=self.amp, deadline=deadline, passes=cfg.self_train_passes,
         )  # fmt: skip
         scores = self._score(out["F"])
         self._tick()
@@ -424,9 +424,11 @@ class Trainer:
 
     def _polish_costs(self) -> tuple[float, float]:
         """Seconds for one step of F alone and for labelling one image, from this run's pace (a
-        ReDO step, evaluations included): about a quarter of a step, and 0.15 of a step a batch."""
+        ReDO step, evaluations included): about a quarter of a step, and 0.15 of a step a batch
+        plus 0.022 a batch for each pass of the colour filter."""
         per_step = self.elapsed / self.total_steps
-        return 0.25 * per_step, 0.15 * per_step / self.cfg.batch
+        per_batch = 0.15 + 0.022 * self.cfg.self_train_passes
+        return 0.25 * per_step, per_batch * per_step / self.cfg.batch
 
     def collapsed(self, scores: dict) -> bool:
         """The paper's restart rule (official ``--autoRestart``): early in training, a region whose

@@ -11,7 +11,7 @@ from conftest import tiny_config
 from redo_lite import checkpoint as ckpt
 from redo_lite.nets import MaskNet
 from redo_lite.run import evaluate_run
-from redo_lite.selftrain import refined_labels, self_train
+from redo_lite.selftrain import colour_filter, refined_labels, self_train
 from redo_lite.train import Trainer
 
 
@@ -49,6 +49,38 @@ def test_the_filter_moves_a_misplaced_edge_onto_the_colour_edge():
     expected = torch.zeros(size, size, dtype=torch.uint8)
     expected[:, edge:] = 1
     assert torch.equal(labels[0], expected)  # after the filter: exactly the colour edge
+
+
+def test_one_pass_of_the_batched_filter_is_guided_upsample_at_the_images_size():
+    from redo_lite.run import guided_upsample
+
+    torch.manual_seed(0)
+    soft = torch.softmax(torch.randn(5, 3, 12, 12), 1)
+    rgb = torch.rand(5, 3, 12, 12)
+    by_image = torch.stack([guided_upsample(m, c, c) for m, c in zip(soft, rgb, strict=True)])
+    torch.testing.assert_close(colour_filter(soft, rgb), by_image)
+
+
+def test_more_passes_carry_a_misplaced_guess_onto_the_colour_edges():
+    # a red square (rows and columns 4-11) on blue; F's guess: the square one pixel down and
+    # right, and short of a pixel at its far corner
+    size = 16
+    img = torch.zeros(3, size, size)
+    img[2] = 1.0
+    img[:, 4:12, 4:12] = torch.tensor([1.0, 0.0, 0.0])[:, None, None]
+    soft = torch.full((1, 2, size, size), 0.1)
+    soft[0, 1, 5:13, 5:13] = 0.9
+    soft[0, 1, 12, 12] = 0.1
+    soft[0, 0] = 1 - soft[0, 1]
+    truth = torch.zeros(size, size, dtype=torch.long)
+    truth[4:12, 4:12] = 1
+    errors = [
+        (colour_filter(soft, img[None], passes).argmax(1)[0] != truth).sum().item()
+        for passes in (1, 4, 16)
+    ]
+    assert errors[0] > errors[1] > errors[2] == 0
+    labels = refined_labels(FixedMasks(soft), (img * 2 - 1)[None], passes=16)
+    assert torch.equal(labels[0].long(), truth)
 
 
 def test_self_training_teaches_a_copy_and_leaves_F_as_it_was():
@@ -167,6 +199,9 @@ def test_the_time_kept_for_self_training_is_reckoned_from_the_pace_and_capped(
     assert t._polish_time() == 0.0  # no step taken yet: no pace to reckon from
     t.elapsed, t.total_steps, t._budget = 10.0, 10, 600.0  # a second a ReDO step
     # 40 F steps at a quarter of a step, and 24 images labelled at 0.15 of a step per batch of 4
-    assert t._polish_time() == pytest.approx(0.25 * 40 + 0.15 * 24 / 4)
+    # plus 0.022 for each pass of the filter (one here)
+    assert t._polish_time() == pytest.approx(0.25 * 40 + (0.15 + 0.022) * 24 / 4)
+    t.cfg.self_train_passes = 32  # more passes, more time kept for the labels
+    assert t._polish_time() == pytest.approx(0.25 * 40 + (0.15 + 0.022 * 32) * 24 / 4)
     t._budget = 20.0  # a short run stays a ReDO run
     assert t._polish_time() == pytest.approx(POLISH_SHARE * 20.0)
