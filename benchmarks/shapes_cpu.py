@@ -1,13 +1,17 @@
 """The one-object stepping stone under load: train on a folder of one-object images with no
 preset (``cpu_defaults``), exactly as a learner would, and score the held-out images.
 
-    python benchmarks/shapes_cpu.py [--minutes 10] [--seeds 0] [--kinds shapes blobs] [--jobs 2]
+    python benchmarks/shapes_cpu.py [--minutes 10] [--seeds 0] [--kinds shapes polygons] [--jobs 2]
 
-Two data sets, drawn by different code: ``shapes`` is ``data_prep.shapes`` (a noisy ellipse on
-stripes); ``blobs`` is drawn here, independently: a star-shaped blob (a radius made of a few
-random harmonics) filled with a colour gradient and speckle, on a background of soft colour
-noise or a checkerboard, at a random place, size and orientation. ``--jobs 2`` trains two at
-once, so every run shares the machine with another training. Each run is
+Three data sets, drawn by different code: ``shapes`` is ``data_prep.shapes`` (a noisy ellipse on
+two-colour stripes); ``polygons`` is drawn here: a regular polygon or an ellipse with a grainy,
+shaded fill on a background of one hue with smooth shading and fine noise; ``blobs`` is drawn
+here too: a star-shaped blob (a radius made of a few random harmonics) filled with a colour
+gradient and speckle, on a background of soft colour noise or a checkerboard. A background that
+is itself two things of different colours (stripes, a checkerboard, patches of several hues) can
+be split in two by colour as well as into object and background, and ReDO may take either
+split; ``polygons`` has one hue in its background. ``--jobs 2`` trains two at once, so every run
+shares the machine with another training. Each run is
 ``python -m redo_lite train --data DIR --regions 2 --size 32 --minutes M --seed S --threads 1``;
 the score is its own test-split line (the model selected on validation, foreground IoU with
 each image's best permutation).

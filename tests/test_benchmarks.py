@@ -122,13 +122,25 @@ def test_edge_errors_counts_halo_lost_and_swapped_pixels():
 def test_shapes_benchmark_draws_its_own_one_object_data(tmp_path):
     from redo_lite.data import ImageFolderData
 
-    out = load_script("shapes_cpu").build_blobs(tmp_path / "blobs", size=16, n=(6, 3, 3))
-    test = ImageFolderData(out, "test", 16, 2, need_masks=True)
-    x, gt = test.batch(torch.arange(len(test)))
-    assert len(test) == 3 and x.shape == (3, 3, 16, 16)
-    share = gt.float().mean((1, 2))  # one object, neither nothing nor everything
-    assert ((share > 0.02) & (share < 0.9)).all()
-    assert set(gt.unique().tolist()) == {0, 1}
+    bench = load_script("shapes_cpu")
+    blobs = bench.build_blobs(tmp_path / "blobs", size=16, n=(6, 3, 3))
+    polygons = bench.build_drawn(
+        tmp_path / "poly", "polygons", bench.polygon_sample, 11, 32, (6, 3, 3)
+    )
+    for out, size in ((blobs, 16), (polygons, 32)):
+        test = ImageFolderData(out, "test", size, 2, need_masks=True)
+        x, gt = test.batch(torch.arange(len(test)))
+        assert len(test) == 3 and x.shape == (3, 3, size, size)
+        share = gt.float().mean((1, 2))  # one object, neither nothing nor everything
+        assert ((share > 0.01) & (share < 0.9)).all()
+        assert set(gt.unique().tolist()) == {0, 1}
+    # the polygons' background is one hue: its pixels' colours lie near one line through black
+    x, gt = ImageFolderData(polygons, "train", 32, 2, need_masks=True).batch(torch.arange(6))
+    for img, m in zip((x + 1) / 2, gt, strict=True):
+        bg = img[:, m == 0].T  # pixels, 3
+        hue = bg.mean(0) / bg.mean(0).norm()
+        off_line = (bg - (bg @ hue)[:, None] * hue).norm(dim=1)
+        assert off_line.mean() < 0.1
 
 
 def test_runs_table_names_runs_that_share_a_folder_name_by_their_parent(

@@ -132,3 +132,22 @@ def test_set_overrides_a_setting_and_is_saved(tiny_c2mnist, tmp_path):
     assert cfg["lambda_z"] == 0 and cfg["batch"] == 4
     r = cli("train", "--data", tiny_c2mnist, "--out", run, "--set", "nonsense=1", check=False)
     assert r.returncode and "nonsense" in r.stderr
+
+
+def test_without_a_preset_one_object_and_several_regions_get_their_own_recipes():
+    from redo_lite.config import PRESETS, cpu_defaults
+
+    one = cpu_defaults(32, 2)
+    shapes = PRESETS["shapes-cpu"]
+    assert (one.f_downs, one.f_channels, one.g_channels, one.d_channels) == (
+        shapes.f_downs,
+        shapes.f_channels,
+        shapes.g_channels,
+        shapes.d_channels,
+    )
+    assert one.lambda_z == 40 and one.lr_d == 2 * one.lr_g and one.amp
+    assert one.self_train_steps > 0 and one.self_train_passes > 1
+    many = cpu_defaults(64, 4)
+    c2 = PRESETS["c2mnist-cpu"]
+    assert (many.size, many.regions, many.preset) == (64, 4, "cpu-64px-4r")
+    assert many.f_downs == c2.f_downs and many.self_train_passes == c2.self_train_passes == 1
