@@ -152,3 +152,18 @@ def test_runs_table_names_runs_that_share_a_folder_name_by_their_parent(
     load_script("runs_table").main([str(tmp_path / p / "seed0") for p in ("a", "b")])
     names = [line.split("|")[1].strip() for line in capsys.readouterr().out.splitlines()[2:]]
     assert names == ["a/seed0", "b/seed0"]
+
+
+def test_filter_passes_scores_F_and_a_centred_box_pass_by_pass(tmp_path, capsys):
+    bench = load_script("shapes_cpu")
+    data = bench.build_drawn(tmp_path / "poly", "polygons", bench.polygon_sample, 11, 16, (8, 6, 2))
+    run = tmp_path / "run"
+    Trainer(tiny_config(regions=2), data, run, progress=False).fit(steps=2)
+    out = load_script("filter_passes").main(
+        ["--run", str(run), "--data", str(data), "--passes", "1", "4"]
+    )
+    assert set(out) == {"F", "centred box"} and all(set(r) == {0, 1, 4} for r in out.values())
+    assert all(0 <= v <= 1 for r in out.values() for v in r.values())
+    box = load_script("filter_passes").centred_box(1, 2, 16)[0]
+    assert box[1].sum() == 64 and torch.equal(box.sum(0), torch.ones(16, 16))
+    assert "P=4" in capsys.readouterr().out
