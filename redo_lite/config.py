@@ -442,7 +442,7 @@ def cpu_defaults(size: int, regions: int) -> Config:
             lr_g=2e-4,
             lr_z=2e-4,
             lr_d=4e-4,
-            self_train_steps=500,
+            self_train_steps=1500,
             self_train_images=2000,
             self_train_passes=32,
             steps=6000,
