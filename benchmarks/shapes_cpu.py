@@ -32,22 +32,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def bilinear(grid: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+    """``grid`` (c+1, c+1, ...): values at the corners of c x c cells over the unit square, read
+    at the points (yy, xx) in [0, 1) by bilinear interpolation; a smooth random field."""
+    cells = grid.shape[0] - 1
+    gy, gx = yy * cells, xx * cells
+    y0, x0 = gy.astype(int), gx.astype(int)
+    extra = (1,) * (grid.ndim - 2)  # the weights broadcast over the grid's value dimensions
+    fy, fx = (gy - y0).reshape(gy.shape + extra), (gx - x0).reshape(gx.shape + extra)
+    return (
+        grid[y0, x0] * (1 - fy) * (1 - fx)
+        + grid[y0 + 1, x0] * fy * (1 - fx)
+        + grid[y0, x0 + 1] * (1 - fy) * fx
+        + grid[y0 + 1, x0 + 1] * fy * fx
+    )
+
+
 def blob_sample(rng: np.random.Generator, size: int):
     """One image (size,size,3 uint8) and its mask (1 = object), drawn without data_prep.shapes."""
     yy, xx = (np.mgrid[0:size, 0:size] + 0.5) / size
     # background: smooth colour noise (bilinear-enlarged random grid) or a two-colour checkerboard
     if rng.random() < 0.5:
         cells = rng.integers(2, 6)
-        grid = rng.uniform(0, 1, (cells + 1, cells + 1, 3))
-        gy, gx = yy * cells, xx * cells
-        y0, x0 = gy.astype(int), gx.astype(int)
-        fy, fx = (gy - y0)[..., None], (gx - x0)[..., None]
-        bg = (
-            grid[y0, x0] * (1 - fy) * (1 - fx)
-            + grid[y0 + 1, x0] * fy * (1 - fx)
-            + grid[y0, x0 + 1] * (1 - fy) * fx
-            + grid[y0 + 1, x0 + 1] * fy * fx
-        )
+        bg = bilinear(rng.uniform(0, 1, (cells + 1, cells + 1, 3)), yy, xx)
     else:
         a, b = rng.uniform(0, 1, (2, 3))
         period = rng.integers(3, 9)
@@ -70,27 +77,6 @@ def blob_sample(rng: np.random.Generator, size: int):
     return (img * 255).round().astype(np.uint8), inside.astype(np.uint8)
 
 
-def build_blobs(out: Path, size: int = 32, seed: int = 0, n=(5000, 500, 500)) -> Path:
-    from data_prep.common import DatasetWriter
-
-    if (out / "info.json").exists():
-        return out
-    writer = DatasetWriter(out, "blobs", {"size": size, "seed": seed, "n": list(n)})
-    for split, count, offset in zip(("train", "val", "test"), n, (0, 1, 2), strict=True):
-        rng = np.random.default_rng([seed, 7, offset])
-        writer.fill(split, count, lambda rng=rng: blob_sample(rng, size))
-    writer.finish(
-        {
-            "name": "blobs",
-            "regions": 2,
-            "size": size,
-            "seed": seed,
-            "labels": {"0": "background", "1": "object"},
-        }
-    )
-    return out
-
-
 def polygon_sample(rng: np.random.Generator, size: int):
     """One image and mask, a third way: a regular polygon or an ellipse with a grainy fill and
     soft shading, on a background of one hue with smooth shading and fine noise."""
@@ -98,16 +84,7 @@ def polygon_sample(rng: np.random.Generator, size: int):
     # background: one hue, its brightness varying smoothly (a bilinear-enlarged random grid), with
     # fine noise; a background of several hues could itself be split in two by colour
     cells = rng.integers(1, 4)
-    grid = rng.uniform(0.6, 1.2, (cells + 1, cells + 1))
-    gy, gx = yy * cells, xx * cells
-    y0, x0 = np.minimum(gy.astype(int), cells - 1), np.minimum(gx.astype(int), cells - 1)
-    fy, fx = gy - y0, gx - x0
-    light = (
-        grid[y0, x0] * (1 - fy) * (1 - fx)
-        + grid[y0 + 1, x0] * fy * (1 - fx)
-        + grid[y0, x0 + 1] * (1 - fy) * fx
-        + grid[y0 + 1, x0 + 1] * fy * fx
-    )
+    light = bilinear(rng.uniform(0.6, 1.2, (cells + 1, cells + 1)), yy, xx)
     bg = light[..., None] * rng.uniform(0.1, 0.9, 3) + rng.normal(0, 0.04, (size, size, 3))
     cy, cx = rng.uniform(0.3, 0.7, 2)
     r = rng.uniform(0.15, 0.3)
@@ -131,21 +108,25 @@ def polygon_sample(rng: np.random.Generator, size: int):
     return (img * 255).round().astype(np.uint8), inside.astype(np.uint8)
 
 
-def build_drawn(out: Path, name: str, sample, salt: int, size: int = 32, n=(5000, 500, 500)):
+def build_drawn(
+    out: Path, name: str, sample, salt: int, size: int = 32, n=(5000, 500, 500), seed: int = 0
+) -> Path:
+    """A one-object data set drawn by ``sample(rng, size)``: ``n`` train, val and test images,
+    each split from its own stream ``[seed, salt, split]``. An existing one is kept."""
     from data_prep.common import DatasetWriter
 
     if (out / "info.json").exists():
         return out
-    writer = DatasetWriter(out, name, {"size": size, "seed": 0, "n": list(n)})
+    writer = DatasetWriter(out, name, {"size": size, "seed": seed, "n": list(n)})
     for split, count, offset in zip(("train", "val", "test"), n, (0, 1, 2), strict=True):
-        rng = np.random.default_rng([0, salt, offset])
+        rng = np.random.default_rng([seed, salt, offset])
         writer.fill(split, count, lambda rng=rng: sample(rng, size))
     writer.finish(
         {
             "name": name,
             "regions": 2,
             "size": size,
-            "seed": 0,
+            "seed": seed,
             "labels": {"0": "background", "1": "object"},
         }
     )
@@ -158,7 +139,7 @@ KINDS = ("shapes", "polygons", "blobs")
 def build(kind: str, root: Path) -> Path:
     out = root / f"{kind}32"
     if kind == "blobs":
-        return build_blobs(out)
+        return build_drawn(out, "blobs", blob_sample, 7)
     if kind == "polygons":
         return build_drawn(out, "polygons", polygon_sample, 11)
     if not (out / "info.json").exists():

@@ -123,7 +123,7 @@ def test_shapes_benchmark_draws_its_own_one_object_data(tmp_path):
     from redo_lite.data import ImageFolderData
 
     bench = load_script("shapes_cpu")
-    blobs = bench.build_blobs(tmp_path / "blobs", size=16, n=(6, 3, 3))
+    blobs = bench.build_drawn(tmp_path / "blobs", "blobs", bench.blob_sample, 7, 16, (6, 3, 3))
     polygons = bench.build_drawn(
         tmp_path / "poly", "polygons", bench.polygon_sample, 11, 32, (6, 3, 3)
     )
