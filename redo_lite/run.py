@@ -121,6 +121,15 @@ def to_unit_tensor(img: Image.Image) -> torch.Tensor:
 
 
 @torch.no_grad()
+def bilateral_weight(space, colour, sigma_space: float, sigma_colour: float) -> torch.Tensor:
+    """The joint bilateral filter's weight of a neighbour q for a pixel p, from their squared
+    distance in pixels and in colour: exp(-|p - q|² / 2σ_s²) · (exp(-|I(p) - I(q)|² / 2σ_c²) + ε).
+    ε keeps a plain spatial blend where no neighbour's colour is close."""
+    return torch.exp(-space / (2 * sigma_space**2)) * (
+        torch.exp(-colour / (2 * sigma_colour**2)) + 1e-6
+    )
+
+
 def guided_upsample(
     soft: torch.Tensor,
     small: torch.Tensor,
@@ -161,9 +170,7 @@ def guided_upsample(
             ix[None, None] + dx[:, None, None] - xs[None, None]
         ) ** 2  # k*k, rows, W
         colour = ((c - big[:, None, r]) ** 2).sum(0)
-        weight = torch.exp(-space / (2 * sigma_space**2)) * (
-            torch.exp(-colour / (2 * sigma_colour**2)) + 1e-6
-        )
+        weight = bilateral_weight(space, colour, sigma_space, sigma_colour)
         out[:, r] = (m * weight).sum(1) / weight.sum(0)
     return out
 

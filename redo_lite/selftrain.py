@@ -33,6 +33,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F_
 
+from .run import bilateral_weight
+
 
 @torch.no_grad()
 def colour_filter(
@@ -59,9 +61,7 @@ def colour_filter(
     space = (d.repeat_interleave(k) ** 2 + d.repeat(k) ** 2).view(k * k, 1, 1)
     colour = ((unfold(rgb) - rgb[:, :, None]) ** 2).sum(1)  # B,k*k,H,W
     # w(p, q) = exp(-|p - q|² / 2σ_s²) · (exp(-|I(p) - I(q)|² / 2σ_c²) + ε)
-    weight = torch.exp(-space / (2 * sigma_space**2)) * (
-        torch.exp(-colour / (2 * sigma_colour**2)) + 1e-6
-    )
+    weight = bilateral_weight(space, colour, sigma_space, sigma_colour)
     weight = (weight / weight.sum(1, keepdim=True))[:, None]  # B,1,k*k,H,W, summing to 1
     out = soft.float()
     for _ in range(passes):
