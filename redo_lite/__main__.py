@@ -178,7 +178,7 @@ def _cmd_segment(a):
 def _cmd_self_train(a):
     import torch
 
-    from .selftrain import self_train_run
+    from .beyond.selftrain import self_train_run
 
     if a.threads:
         torch.set_num_threads(a.threads)

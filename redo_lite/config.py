@@ -55,7 +55,7 @@ class Config:
     # this by a hinge on F's gradient (0: off; not in the paper; losses.area_floor_loss)
     area_weight: float = 10.0  # the hinge's weight
     self_train_steps: int = 0  # after ReDO: steps of F trained on its own colour-filtered masks
-    # (0: off; not in the paper; redo_lite/selftrain.py), kept if it scores better on validation
+    # (0: off; not in the paper; redo_lite/beyond/selftrain.py), kept if it scores better on validation
     self_train_images: int = 2000  # training images labelled for it
     self_train_passes: int = 1  # passes of the colour filter that makes its labels
     f_ema: float = 0.0  # decay of a moving average of F's weights, evaluated beside the live F;
@@ -315,7 +315,7 @@ PRESETS: dict[str, Config] = {
     # of F's weights evaluated beside the live F; a region that wins under 1% of the pixels
     # restarts the run, however much soft mask it keeps; bf16 autocast where the CPU has bf16
     # instructions (half the step time on one core, docs/c2mnist.md); and at the end, F
-    # self-trained on its own masks filtered by the images' colours (redo_lite/selftrain.py),
+    # self-trained on its own masks filtered by the images' colours (redo_lite/beyond/selftrain.py),
     # kept if it scores better on validation.
     "c2mnist-cpu": Config(
         preset="c2mnist-cpu",
@@ -345,6 +345,26 @@ PRESETS: dict[str, Config] = {
         restart_after=500,
         restart_before=3000,
         max_restarts=3,
+    ),
+    # The smallest model that runs every code path (16 px, 3 regions, a few channels): the tests,
+    # the notebooks' exercise checks and the command-line probes train it in seconds. It learns
+    # nothing worth scoring.
+    "tiny": Config(
+        preset="tiny",
+        size=16,
+        regions=3,
+        z_dim=4,
+        f_channels=8,
+        f_downs=1,
+        f_res_blocks=1,
+        g_channels=4,
+        d_channels=4,
+        batch=4,
+        lr_f=1e-4,
+        steps=6,
+        eval_every=3,
+        eval_images=8,
+        log_every=2,
     ),
     # One textured shape on a textured background (n=2): the stepping stone that trains in minutes.
     "shapes-cpu": Config(

@@ -467,3 +467,11 @@ class ImageFolderData:
 def to_unit(x: torch.Tensor) -> torch.Tensor:
     """[-1, 1] -> [0, 1] for display."""
     return (x.clamp(-1, 1) + 1) / 2
+
+
+def labelled_split(root: Path, split: str, cfg, limit: int | None = None):
+    """The images of a split that have a ground-truth mask, or None (no such split, or no mask)."""
+    if not (root / "splits" / f"{split}.txt").exists():
+        return None
+    data = ImageFolderData(root, split, cfg.size, cfg.regions, limit=limit, masks="where present")
+    return data if data.masks is not None else None

@@ -13,6 +13,7 @@ from . import checkpoint as ckpt
 from .config import Config
 from .data import DOWNSCALE, ImageFolderData, list_images, open_image, resize_shorter, to_rgb
 from .files import WriteError, atomic_write, check_regular, make_folder
+from .bilateral import guided_upsample
 from .nets import build_nets
 
 UPSAMPLE = "guided"  # how labels go back to an image's own size (segment_image)
@@ -118,61 +119,6 @@ def segment_soft(F, img: Image.Image, size: int, resample=DOWNSCALE) -> torch.Te
 def to_unit_tensor(img: Image.Image) -> torch.Tensor:
     """An RGB PIL image as a 3,H,W float tensor in [0, 1]."""
     return torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 255
-
-
-@torch.no_grad()
-def bilateral_weight(space, colour, sigma_space: float, sigma_colour: float) -> torch.Tensor:
-    """The joint bilateral filter's weight of a neighbour q for a pixel p, from their squared
-    distance in pixels and in colour: exp(-|p - q|² / 2σ_s²) · (exp(-|I(p) - I(q)|² / 2σ_c²) + ε).
-    ε keeps a plain spatial blend where no neighbour's colour is close."""
-    return torch.exp(-space / (2 * sigma_space**2)) * (
-        torch.exp(-colour / (2 * sigma_colour**2)) + 1e-6
-    )
-
-
-def guided_upsample(
-    soft: torch.Tensor,
-    small: torch.Tensor,
-    big: torch.Tensor,
-    radius: int = 2,
-    sigma_space: float = 1.0,
-    sigma_colour: float = 0.1,
-    rows: int = 64,
-) -> torch.Tensor:
-    r"""Joint bilateral upsampling (Kopf et al., 2007): soft masks (n,h,w) of the small image
-    (3,h,w) to the size of the big one (3,H,W), both in [0, 1], guided by the big image's colours.
-
-    :math:`\tilde m(p) = \frac{1}{k_p}\sum_{q} m(q)\, e^{-\|p_\downarrow - q\|^2 / 2\sigma_s^2}
-    \,(e^{-\|I(p) - I_\downarrow(q)\|^2 / 2\sigma_c^2} + \epsilon)`, over the small image's pixels q
-    within ``radius`` of p's place :math:`p_\downarrow` in it (distances in small pixels). A pixel
-    takes the masks of the nearby small pixels that look like it, so an edge lands where the big
-    image has it, not on the small image's grid. :math:`\epsilon` keeps a plain spatial blend
-    where no neighbour's colour is close."""
-    n, h, w = soft.shape
-    H, W = big.shape[1:]
-    k = 2 * radius + 1
-
-    def unfold(t):  # C,h,w -> C, k*k, h, w: each small pixel's neighbourhood
-        t = torch.nn.functional.pad(t[None], (radius,) * 4, mode="replicate")
-        return torch.nn.functional.unfold(t, k).view(-1, k * k, h, w)
-
-    masks, colours = unfold(soft), unfold(small)
-    ys = (torch.arange(H) + 0.5) * h / H - 0.5  # p's place in the small image (pixel centres)
-    xs = (torch.arange(W) + 0.5) * w / W - 0.5
-    iy, ix = ys.round().clamp(0, h - 1).long(), xs.round().clamp(0, w - 1).long()
-    d = torch.arange(-radius, radius + 1).float()
-    dy, dx = d.repeat_interleave(k), d.repeat(k)  # offsets of the k*k neighbours
-    out = torch.empty(n, H, W)
-    for r0 in range(0, H, rows):  # a band of rows at a time: memory stays small
-        r = slice(r0, min(H, r0 + rows))
-        m, c = masks[:, :, iy[r]][..., ix], colours[:, :, iy[r]][..., ix]  # (n|3), k*k, rows, W
-        space = (iy[None, r, None] + dy[:, None, None] - ys[None, r, None]) ** 2 + (
-            ix[None, None] + dx[:, None, None] - xs[None, None]
-        ) ** 2  # k*k, rows, W
-        colour = ((c - big[:, None, r]) ** 2).sum(0)
-        weight = bilateral_weight(space, colour, sigma_space, sigma_colour)
-        out[:, r] = (m * weight).sum(1) / weight.sum(0)
-    return out
 
 
 @torch.no_grad()

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
 from .config import Config
-from .data import ImageFolderData
+from .data import ImageFolderData, labelled_split
 from .evaluation import evaluate, predict
 from .files import append_line
 from .losses import AREA_SHARPNESS, sharpened
@@ -352,7 +352,7 @@ class Trainer:
             )
 
     def polish(self, budget: float, callback=None) -> None:
-        """Self-training (``self_train_steps`` > 0; not in the paper; ``redo_lite/selftrain.py``):
+        """Self-training (``self_train_steps`` > 0; not in the paper; ``redo_lite/beyond/selftrain.py``):
         the selected F (best.pt) trained on its own masks filtered by the images' colours, within
         what is left of the budget, scored on validation and kept in best.pt if it scores better.
         Needs a labelled validation split (it decides); a run without one skips it, noted."""
@@ -492,7 +492,7 @@ class Trainer:
             return None
         read = getattr(self, "_test", None)
         same = read is not None and read[0] == Path(data_dir).resolve()
-        test = read[1] if same else _labelled_split(Path(data_dir), "test", self.cfg)
+        test = read[1] if same else labelled_split(Path(data_dir), "test", self.cfg)
         if test is None:
             return None
         m = evaluate_run(self.run, data_dir, "test", device=self.device, data=test)
@@ -597,9 +597,9 @@ class Trainer:
         validation split with masks, the validation images that have one."""
         cfg = self.cfg
         train = ImageFolderData(root, "train", cfg.size, cfg.regions, masks="none")
-        val = _labelled_split(root, "val", cfg, limit=cfg.eval_images)
+        val = labelled_split(root, "val", cfg, limit=cfg.eval_images)
         # the test split is read now as well: a bad file in it stops the run before it trains
-        self._test = (root.resolve(), _labelled_split(root, "test", cfg)) if self.main else None
+        self._test = (root.resolve(), labelled_split(root, "test", cfg)) if self.main else None
         return train, val
 
     # ============================================================================================
@@ -705,14 +705,6 @@ def _is_test_row(line: str) -> bool:
 # what a resume reads from last.pt (a file without them is named, not a KeyError)
 RESUME_KEYS = ("nets", "opts", "rng", "torch_rng", "step", "attempt", "restarts", "total_steps")
 RESUME_KEYS += ("elapsed", "best", "seed", "log_lines")
-
-
-def _labelled_split(root: Path, split: str, cfg: Config, limit: int | None = None):
-    """The images of a split that have a ground-truth mask, or None (no such split, or no mask)."""
-    if not (root / "splits" / f"{split}.txt").exists():
-        return None
-    data = ImageFolderData(root, split, cfg.size, cfg.regions, limit=limit, masks="where present")
-    return data if data.masks is not None else None
 
 
 @contextlib.contextmanager

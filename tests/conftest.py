@@ -4,32 +4,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from redo_lite.config import Config
+from redo_lite.config import Config, get_preset
 
 torch.set_num_threads(1)
 
 
 def tiny_config(**kw) -> Config:
-    """A very small model for fast tests (16 px, 3 regions)."""
-    base = dict(
-        preset="tiny-test",
-        size=16,
-        regions=3,
-        z_dim=4,
-        f_channels=8,
-        f_downs=1,
-        f_res_blocks=1,
-        g_channels=4,
-        d_channels=4,
-        batch=4,
-        lr_f=1e-4,
-        steps=6,
-        eval_every=3,
-        eval_images=8,
-        log_every=2,
-    )
-    base.update(kw)
-    return Config(**base)
+    """The ``tiny`` preset (16 px, 3 regions), with any setting changed by keyword."""
+    return Config.from_dict({**get_preset("tiny").to_dict(), **kw})
 
 
 def load_script(relpath: str):

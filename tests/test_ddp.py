@@ -13,33 +13,19 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = [
-    "--size",
-    "16",
-    "--regions",
-    "3",
+    "--preset",
+    "tiny",
     "--steps",
     "4",
     "--threads",
     "1",
-    "--set",
-    "f_channels=8",
-    "--set",
-    "g_channels=4",
-    "--set",
-    "d_channels=4",
-    "--set",
-    "z_dim=4",
+    # a global batch of 8: 4 a process on two processes
     "--set",
     "batch=8",
     "--set",
     "log_every=1",
     "--set",
     "eval_every=4",
-    "--set",
-    "eval_images=8",
-    # fp32: bf16 autocast (the CPU defaults' amp) rounds a half batch differently from a whole one
-    "--set",
-    "amp=false",
 ]
 
 

@@ -17,30 +17,16 @@ from redo_lite import checkpoint as ckpt
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
-    "--size",
-    "16",
-    "--regions",
-    "3",
+    "--preset",
+    "tiny",
     "--threads",
     "1",
     "--steps",
     "40",
     "--set",
-    "f_channels=8",
-    "--set",
-    "g_channels=4",
-    "--set",
-    "d_channels=4",
-    "--set",
-    "z_dim=4",
-    "--set",
-    "batch=4",
-    "--set",
     "eval_every=2",
     "--set",
     "log_every=1",
-    "--set",
-    "eval_images=8",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Self-training (redo_lite/selftrain.py): F trained on its own colour-filtered masks, as the
+"""Self-training (redo_lite/beyond/selftrain.py): F trained on its own colour-filtered masks, as the
 Trainer's last phase and as ``python -m redo_lite self-train``."""
 
 import json
@@ -11,7 +11,7 @@ from conftest import tiny_config
 from redo_lite import checkpoint as ckpt
 from redo_lite.nets import MaskNet
 from redo_lite.run import evaluate_run
-from redo_lite.selftrain import colour_filter, refined_labels, self_train
+from redo_lite.beyond.selftrain import colour_filter, refined_labels, self_train
 from redo_lite.train import Trainer
 
 

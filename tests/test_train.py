@@ -51,7 +51,7 @@ def test_resume_continues_exactly(tiny_c2mnist, tmp_path):
 
 def test_resume_refuses_a_run_of_another_preset(tiny_c2mnist, tmp_path):
     Trainer(tiny_config(), tiny_c2mnist, tmp_path / "run", progress=False).fit(steps=1)
-    with pytest.raises(ckpt.CheckpointError, match=r"last.pt: saved with preset 'tiny-test'"):
+    with pytest.raises(ckpt.CheckpointError, match=r"last.pt: saved with preset 'tiny'"):
         Trainer(
             tiny_config(preset="other", g_channels=8),
             tiny_c2mnist,

@@ -40,12 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 TINY = [
-    "--size", "16", "--regions", "3", "--threads", "1",
-    "--set", "f_channels=8", "--set", "g_channels=4", "--set", "d_channels=4",
-    "--set", "z_dim=4", "--set", "batch=4", "--set", "eval_every=2", "--set", "log_every=1",
-    "--set", "eval_images=8",
+    "--preset", "tiny", "--threads", "1", "--set", "eval_every=2", "--set", "log_every=1",
 ]  # fmt: skip
-TINY2 = [a if a != "3" else "2" for a in TINY]  # the same, 2 regions (the hand-made folders)
+TINY2 = [*TINY, "--set", "regions=2"]  # the same, 2 regions (the hand-made folders)
 
 
 def env() -> dict:

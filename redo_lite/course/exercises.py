@@ -730,19 +730,9 @@ register(
 # 08 · the training step (run once on a tiny model; optimiser steps are counted)
 # ---------------------------------------------------------------------------------------------
 def tiny_config():
-    from ..config import Config
+    from ..config import get_preset
 
-    return Config(
-        size=16,
-        regions=3,
-        z_dim=4,
-        f_channels=8,
-        f_downs=1,
-        f_res_blocks=1,
-        g_channels=4,
-        d_channels=4,
-        batch=4,
-    )
+    return get_preset("tiny")
 
 
 def _grads(net) -> list:
@@ -1156,7 +1146,7 @@ def supervised_case():
 
 
 def _supervised_loss(masks, labels):
-    # the loss redo_lite.supervised trains F with
+    # the loss redo_lite.beyond.supervised trains F with
     return F_.nll_loss(torch.log(masks.clamp(min=1e-6)), labels)
 
 

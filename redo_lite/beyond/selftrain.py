@@ -6,7 +6,7 @@ from what D accepts, not where the image's colours change (docs/c2mnist.md). One
 self-training tightens them, with no ground truth:
 
 1. F's soft masks on training images are filtered by a joint bilateral filter guided by the
-   image's own colours (``colour_filter``: ``redo_lite.run.guided_upsample`` at the image's own
+   image's own colours (``colour_filter``: ``redo_lite.bilateral.guided_upsample`` at the image's own
    size, the filter that ``segment`` uses to enlarge masks, for a batch): a pixel takes the masks
    of its neighbours that look like it. ``self_train_passes`` (P) repeats it: one pass moves an
    edge by a pixel or two (colored-2-MNIST's halos); many carry a rough blob out to the object's
@@ -14,7 +14,7 @@ self-training tightens them, with no ground truth:
    the object is but not its outline);
 2. the filtered masks' argmax is taken as each pixel's label;
 3. F is trained on these labels with cross-entropy, as the supervised F of the paper's Figure 4
-   (``redo_lite.supervised``) is trained on true ones.
+   (``redo_lite.beyond.supervised``) is trained on true ones.
 
 .. math::
     \tilde M = \mathrm{JBF}_I^{P}\big(F(I)\big),\qquad \hat y_p = \arg\max_k \tilde M^k_p,\qquad
@@ -33,41 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F_
 
-from .run import bilateral_weight
-
-
-@torch.no_grad()
-def colour_filter(
-    soft: torch.Tensor,
-    rgb: torch.Tensor,
-    passes: int = 1,
-    radius: int = 2,
-    sigma_space: float = 1.0,
-    sigma_colour: float = 0.1,
-) -> torch.Tensor:
-    r"""The joint bilateral filter of ``guided_upsample`` at the image's own size, for a batch
-    (soft masks B,n,H,W; colours B,3,H,W in [0, 1]), applied ``passes`` times. One pass moves an
-    edge by at most ``radius`` pixels; repeated, the masks spread through each area of like colour
-    and stop at colour edges (a dense CRF's mean-field steps do the same, Krähenbühl and Koltun
-    2011). The weights depend on the colours only, so they are computed once."""
-    b, n, h, w = soft.shape
-    k = 2 * radius + 1
-
-    def unfold(t):  # B,C,H,W -> B,C,k*k,H,W: each pixel's neighbourhood
-        t = F_.pad(t, (radius,) * 4, mode="replicate")
-        return F_.unfold(t, k).view(b, -1, k * k, h, w)
-
-    d = torch.arange(-radius, radius + 1).float()
-    space = (d.repeat_interleave(k) ** 2 + d.repeat(k) ** 2).view(k * k, 1, 1)
-    colour = ((unfold(rgb) - rgb[:, :, None]) ** 2).sum(1)  # B,k*k,H,W
-    # w(p, q) = exp(-|p - q|² / 2σ_s²) · (exp(-|I(p) - I(q)|² / 2σ_c²) + ε)
-    weight = bilateral_weight(space, colour, sigma_space, sigma_colour)
-    weight = (weight / weight.sum(1, keepdim=True))[:, None]  # B,1,k*k,H,W, summing to 1
-    out = soft.float()
-    for _ in range(passes):
-        # M~(p) = Σ_q w(p, q) M(q) / Σ_q w(p, q)
-        out = (unfold(out) * weight).sum(2)
-    return out
+from ..bilateral import colour_filter
 
 
 @torch.no_grad()
@@ -151,12 +117,11 @@ def self_train_run(
     ``self_train.json`` records what made it, and keeps ``train`` from writing there."""
     import json
 
-    from . import checkpoint as ckpt
-    from .data import ImageFolderData
-    from .evaluation import evaluate
-    from .files import WriteError, atomic_write_text, make_folder
-    from .run import load_run
-    from .train import _labelled_split
+    from .. import checkpoint as ckpt
+    from ..data import ImageFolderData, labelled_split
+    from ..evaluation import evaluate
+    from ..files import WriteError, atomic_write_text, make_folder
+    from ..run import load_run
 
     run, out = Path(run_dir), Path(out_dir)
     if out.exists() or out.is_symlink():
@@ -196,7 +161,7 @@ def self_train_run(
         "changed": result["changed"],
         "seconds": round(time.perf_counter() - started, 1),
     }
-    val = _labelled_split(Path(data_dir), "val", cfg)  # the images with a mask, or None
+    val = labelled_split(Path(data_dir), "val", cfg)  # the images with a mask, or None
     state.pop("metrics", None)  # the source F's validation scores: not this F's
     if val is not None:  # the new F's, as best.pt of a run holds its F's
         record["val_before"] = evaluate(nets["F"], val)["iou"]

@@ -1,0 +1,10 @@
+"""Beyond the paper: what the course measures beside ReDO, kept apart from the method.
+
+* ``selftrain``: F trained on its own masks filtered by the image's colours (a phase after ReDO);
+* ``iem``: inpainting error maximisation (Savarese et al. 2021), a second label-free method;
+* ``baselines``: the centred box, colour k-means and GrabCut, with no learning at all;
+* ``supervised``: F trained on k true masks (the paper's Figure 4).
+
+Nothing in the method (``process``, ``losses``, ``step``, ``nets``) or the loop (``train``)
+imports from here. docs/faithful.md lists each of them under "beyond the paper".
+"""
