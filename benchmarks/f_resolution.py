@@ -10,9 +10,9 @@ import argparse
 
 import torch
 
+from beyond.supervised import supervised_curve
 from redo_lite.config import get_preset
 from redo_lite.data import ImageFolderData
-from redo_lite.beyond.supervised import supervised_curve
 
 
 def main(argv=None):

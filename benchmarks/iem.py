@@ -6,7 +6,7 @@ colored-2-MNIST (3 regions) and textured shapes (2 regions): test IoU and the ti
 
 A data folder that does not exist is built first (``python -m data_prep.c2mnist`` /
 ``python -m data_prep.shapes``, 32 px). IEM runs twice: with the paper's recipe scaled to the
-image (``redo_lite.beyond.iem.iem`` defaults), and with sigma, smoothing and lambda chosen on
+image (``beyond.iem.iem`` defaults), and with sigma, smoothing and lambda chosen on
 ``--tune-images`` validation images (the grid's scores are printed). Two ablations with the chosen
 settings say which term does the work: the inpainting error alone (lambda 0), and the colour-spread
 regulariser alone (no inpainting error). On colored-2-MNIST a 2-region line scores IEM and k-means
@@ -32,9 +32,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from redo_lite.beyond.baselines import centre_box, grabcut, kmeans_colour  # noqa: E402
+from beyond.baselines import centre_box, grabcut, kmeans_colour  # noqa: E402
+from beyond.iem import iem  # noqa: E402
 from redo_lite.data import ImageFolderData  # noqa: E402
-from redo_lite.beyond.iem import iem  # noqa: E402
 from redo_lite.metrics import score  # noqa: E402
 
 SIGMA_SCALES = (1.0, 1.6, 2.4, 3.2)  # times the paper's sigma scaled to the image (5 * H/128)

@@ -150,16 +150,126 @@ def _cmd_train(a):
                 f"resuming {a.out} at step {trainer.step} (attempt {trainer.attempt})",
                 file=sys.stderr,
             )
-        out = trainer.fit(steps=a.steps, minutes=a.minutes)
+        plan = _phases(cfg, a, run, trainer)
+        out = trainer.fit(steps=a.steps or plan["redo_steps"], minutes=plan["redo_minutes"])
         if out.get("interrupted"):
             raise SystemExit(130)  # fit said how to resume
+        out["phase"] = "ReDO"
         # a finished run run again: nothing trained, so nothing new to score or log
         test = None if out.get("already") else trainer.final_test(a.data)
         if test is not None:
-            out["test"] = {k: test[k] for k in ("acc", "iou", "acc_split", "iou_split")}
+            out["test"] = _figures(test)
+            _say(f"ReDO: test IoU {test['iou']:.3f}, accuracy {test['acc']:.3f} ({run})")
+        if plan["self_train"] and trainer.main:
+            out["self_training"] = _self_train_phase(cfg, a, run, trainer, plan)
+        if trainer.main:
+            _say(_kept(out, run))
         print(json.dumps(out))
     finally:
         trainer.close()
+
+
+def _phases(cfg, a, run: Path, trainer) -> dict:
+    """Which phases this train runs and for how long, set out and said before it starts: ReDO,
+    then (when the config asks for it, not under --steps unless --self-train, never with
+    --no-self-train) self-training, which gets ``SELF_TRAIN_SHARE`` of --minutes."""
+    from beyond.selftrain import PHASE_FOLDER, SELF_TRAIN_SHARE
+
+    asked = a.self_train
+    wanted = cfg.self_train_steps > 0 and a.steps is None if asked is None else asked
+    steps = cfg.self_train_steps or 500
+    plan = {
+        "self_train": bool(wanted) and trainer.val_data is not None,
+        "redo_steps": cfg.steps,
+        "redo_minutes": a.minutes,
+        "self_train_steps": steps,
+        "self_train_seconds": None,
+    }
+    if plan["self_train"] and a.minutes is not None:
+        plan["redo_minutes"] = a.minutes * (1 - SELF_TRAIN_SHARE)
+        plan["self_train_seconds"] = 60 * a.minutes * SELF_TRAIN_SHARE
+    if not trainer.main:
+        return plan
+    length = f"{a.steps or cfg.steps} steps"
+    if plan["redo_minutes"] is not None:
+        length = f"at most {cfg.steps} steps or {plan['redo_minutes']:.1f} minutes"
+    lines = [f"phases: 1. ReDO, {length} -> {run}/best.pt"]
+    if plan["self_train"]:
+        when = (
+            f" within {plan['self_train_seconds'] / 60:.1f} minutes"
+            if plan["self_train_seconds"] is not None
+            else ""
+        )
+        lines.append(
+            f"        2. self-training F on its own colour-filtered masks (beyond the paper), at "
+            f"most {steps} steps on {cfg.self_train_images} images{when} -> "
+            f"{run / PHASE_FOLDER}/best.pt (--no-self-train to skip)"
+        )
+    elif wanted:
+        lines.append(
+            "        (no self-training: the data has no labelled validation split to tell "
+            "whether it helps)"
+        )
+    elif cfg.self_train_steps > 0:
+        why = "--no-self-train" if asked is False else "--steps counts ReDO steps only"
+        lines.append(f"        (no self-training: {why}; --self-train to run it after ReDO)")
+    _say("\n".join(lines))
+    return plan
+
+
+def _self_train_phase(cfg, a, run: Path, trainer, plan) -> dict:
+    from beyond.selftrain import self_train_phase
+
+    from .run import evaluate_run
+
+    record = self_train_phase(
+        run, a.data, plan["self_train_steps"], plan["self_train_seconds"], seed=trainer.seed
+    )
+    if record.get("already"):
+        _say(f"self-training: done before ({record['out']})")
+    else:
+        _say(
+            f"self-training: {record['steps']} steps on {record['images']} images in "
+            f"{record['seconds']:.0f} s; validation IoU {record['val_before']:.3f} -> "
+            f"{record['val_after']:.3f}"
+        )
+    out = {k: record[k] for k in ("out", "steps", "images", "val_before", "val_after")}
+    if trainer._test is not None and trainer._test[1] is not None:
+        test = evaluate_run(record["out"], a.data, "test", device=trainer.device)
+        out["test"] = _figures(test)
+        _say(
+            f"ReDO, then self-training: test IoU {test['iou']:.3f}, accuracy {test['acc']:.3f} "
+            f"({record['out']})"
+        )
+    return out
+
+
+def _say(text: str) -> None:
+    """A line (or lines) of what train does, on stderr, beside the progress bars."""
+    from .files import printable
+
+    for line in text.splitlines():
+        print(printable(line), file=sys.stderr)
+
+
+def _figures(m: dict) -> dict:
+    return {k: m[k] for k in ("acc", "iou", "acc_split", "iou_split")}
+
+
+def _kept(out: dict, run: Path) -> str:
+    """The closing line: which phase made the model to use."""
+    st = out.get("self_training")
+    if st is None:
+        return f"kept model: {run} (ReDO)"
+    if st["val_after"] > st["val_before"]:
+        return (
+            f"kept model: {st['out']} (the self-training phase; better on validation than "
+            f"ReDO's {run}, which stays as it is)"
+        )
+    return (
+        f"kept model: {run} (ReDO; the self-training phase did not beat it on validation, "
+        f"{st['out']} stays for a look)"
+    )
 
 
 def _cmd_evaluate(a):
@@ -178,7 +288,7 @@ def _cmd_segment(a):
 def _cmd_self_train(a):
     import torch
 
-    from .beyond.selftrain import self_train_run
+    from beyond.selftrain import self_train_run
 
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -255,6 +365,13 @@ def build_parser() -> Parser:
         help="TF32 matmuls and convolutions on GPUs (faster; not the official fp32 run)",
     )
     t.add_argument("--compile", action="store_true", help="torch.compile the networks for the step")
+    t.add_argument(
+        "--self-train",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="after ReDO, self-train F on its own colour-filtered masks into RUN/selftrained "
+        "(beyond the paper; default: when the preset asks for it and no --steps is given)",
+    )
     t.add_argument(
         "--set",
         action="append",

@@ -1,7 +1,7 @@
 r"""The joint bilateral filter (Tomasi and Manduchi 1998; joint: Kopf et al. 2007), the one piece of
 image processing outside the paper that the package uses: ``segment`` enlarges F's masks with it
 (``guided_upsample``) and self-training filters F's masks with it (``colour_filter``, in
-``redo_lite.beyond.selftrain``). A pixel takes the masks of its neighbours that look like it.
+``beyond.selftrain``). A pixel takes the masks of its neighbours that look like it.
 """
 
 from __future__ import annotations
@@ -63,8 +63,6 @@ def guided_upsample(
         weight = bilateral_weight(space, colour, sigma_space, sigma_colour)
         out[:, r] = (m * weight).sum(1) / weight.sum(0)
     return out
-
-
 
 
 @torch.no_grad()

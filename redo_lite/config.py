@@ -51,11 +51,8 @@ class Config:
     lambda_z: float = 5.0  # weight on mean((delta(I) - z)^2)
     init_gain: float = 0.8  # orthogonal init gain
     amp: bool = False  # the step's forward passes in bfloat16 autocast (train --amp; not in paper)
-    area_floor: float = 0.0  # each region's share of the pixels (sharpened masks) is held above
-    # this by a hinge on F's gradient (0: off; not in the paper; losses.area_floor_loss)
-    area_weight: float = 10.0  # the hinge's weight
-    self_train_steps: int = 0  # after ReDO: steps of F trained on its own colour-filtered masks
-    # (0: off; not in the paper; redo_lite/beyond/selftrain.py), kept if it scores better on validation
+    self_train_steps: int = 0  # a phase after ReDO: steps of F trained on its own colour-filtered
+    # masks, written to RUN/selftrained (0: off; not in the paper; beyond/selftrain.py)
     self_train_images: int = 2000  # training images labelled for it
     self_train_passes: int = 1  # passes of the colour filter that makes its labels
     f_ema: float = 0.0  # decay of a moving average of F's weights, evaluated beside the live F;
@@ -184,8 +181,6 @@ RULES: dict[str, tuple] = {
     "lambda_z": ("float", 0, 1e6),
     "init_gain": ("float", "pos", 100.0),
     "amp": ("bool", None, None),
-    "area_floor": ("float", 0, 0.5),
-    "area_weight": ("float", 0, 1e6),
     "f_ema": ("float", 0, 0.999999),
     "self_train_steps": ("int", 0, 10**7),
     "self_train_images": ("int", 1, 10**7),
@@ -295,6 +290,8 @@ RETIRED = {
     "impurity_weight": 0.0,
     "impurity_start": None,
     "impurity_full": None,
+    "area_floor": 0.0,  # a floor on each region's share of the pixels (docs/log: not kept)
+    "area_weight": None,
 }
 
 
@@ -314,9 +311,9 @@ PRESETS: dict[str, Config] = {
     # critic 32 channels wide (it sees 1-pixel errors at the digits' edges), and a moving average
     # of F's weights evaluated beside the live F; a region that wins under 1% of the pixels
     # restarts the run, however much soft mask it keeps; bf16 autocast where the CPU has bf16
-    # instructions (half the step time on one core, docs/c2mnist.md); and at the end, F
-    # self-trained on its own masks filtered by the images' colours (redo_lite/beyond/selftrain.py),
-    # kept if it scores better on validation.
+    # instructions (half the step time on one core, docs/c2mnist.md); and, as a phase after
+    # ReDO that `train` runs into RUN/selftrained, F self-trained on its own masks filtered by
+    # the images' colours (beyond/selftrain.py; not in the paper).
     "c2mnist-cpu": Config(
         preset="c2mnist-cpu",
         size=32,
@@ -450,10 +447,11 @@ def cpu_defaults(size: int, regions: int) -> Config:
 
     Two regions (one object on its background): ``shapes-cpu``'s networks with a heavier
     information term (λ_z = 40: it holds the object region at the object's size), the learning
-    rates of ``c2mnist-cpu`` (a critic at twice the generators' rate), bf16 and, at the end,
-    self-training on labels filtered 32 times by the image's colours (ReDO places a blob on the
-    object; the filter carries it out to the object's edges). More regions: ``c2mnist-cpu``
-    with the restart threshold set by the number of regions. docs/results.md measures both."""
+    rates of ``c2mnist-cpu`` (a critic at twice the generators' rate), bf16 and, as a phase
+    after ReDO, self-training on labels filtered 32 times by the image's colours (ReDO places a
+    blob on the object; the filter carries it out to the object's edges). More regions:
+    ``c2mnist-cpu`` with the restart threshold set by the number of regions. docs/results.md
+    measures both (not in the paper: docs/faithful.md, beyond the paper)."""
     if regions == 2:
         base = PRESETS["shapes-cpu"].to_dict()
         base.update(

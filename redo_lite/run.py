@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 
 from . import checkpoint as ckpt
+from .bilateral import guided_upsample
 from .config import Config
 from .data import DOWNSCALE, ImageFolderData, list_images, open_image, resize_shorter, to_rgb
 from .files import WriteError, atomic_write, check_regular, make_folder
-from .bilateral import guided_upsample
 from .nets import build_nets
 
 UPSAMPLE = "guided"  # how labels go back to an image's own size (segment_image)

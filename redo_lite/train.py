@@ -30,7 +30,6 @@ from .config import Config
 from .data import ImageFolderData, labelled_split
 from .evaluation import evaluate, predict
 from .files import append_line
-from .losses import AREA_SHARPNESS, sharpened
 from .metrics import region_areas
 from .nets import build_nets
 from .process import sample_z
@@ -50,9 +49,6 @@ __all__ = [
 
 class TrainingError(RuntimeError):
     pass
-
-
-POLISH_SHARE = 0.15  # at most this share of a timed run is kept for self-training at its end
 
 
 @torch.no_grad()
@@ -92,50 +88,6 @@ class Autocast(torch.nn.Module):
             return self.net(*args).float()
 
 
-class _WithAreaFloor(torch.autograd.Function):
-    """Identity on the masks forward; backward adds the gradient of ``area_floor_loss``, as if the
-    step had added that loss to the one it back-propagates through F (written out, so that a
-    compiled step can trace it)."""
-
-    @staticmethod
-    def forward(ctx, masks, floor, weight):
-        ctx.save_for_backward(masks)
-        ctx.floor, ctx.weight = floor, weight
-        return masks.view_as(masks)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (masks,) = ctx.saved_tensors
-        m = masks.float()
-        # s = softmax(c · log M) over regions; won_k = mean of s_k over the batch's pixels
-        s = sharpened(m)
-        won = s.mean((0, 2, 3))
-        # dL/ds_k = -w / N for a region under the floor (N pixels in the batch), else 0
-        g = -ctx.weight * (won < ctx.floor).to(m) / (s.numel() / s.shape[1])
-        g = g[None, :, None, None]
-        # through the softmax: dL/da_j = s_j (g_j - Σ_k g_k s_k); through c · log M: times c / M
-        da = s * (g - (g * s).sum(1, keepdim=True))
-        dm = torch.where(m > 1e-8, AREA_SHARPNESS * da / m.clamp_min(1e-8), 0.0)
-        return grad + dm.to(grad.dtype), None, None
-
-
-class AreaFloor(torch.nn.Module):
-    """F as the step sees it when ``Config.area_floor`` > 0 (not in the paper): the same masks, and
-    in the backward pass of the F-and-G update the gradient of a floor on each region's share of
-    the pixels (``losses.area_floor_loss``). A region that would park as a faint tint winning no
-    pixel is pushed back above the floor. Any step function gets it, yours in notebook 08 too."""
-
-    def __init__(self, net: torch.nn.Module, floor: float, weight: float):
-        super().__init__()
-        self.net, self.floor, self.weight = net, floor, weight
-
-    def forward(self, x):
-        masks = self.net(x)
-        if not torch.is_grad_enabled():
-            return masks
-        return _WithAreaFloor.apply(masks, self.floor, self.weight)
-
-
 class Trainer:
     """The networks, optimisers and random streams of one run folder, and the loop that trains them.
 
@@ -171,8 +123,6 @@ class Trainer:
         self.log_path = self.run / "metrics.jsonl"
         self.attempt = self.restarts = self.step = self.total_steps = 0
         self.elapsed, self.best = 0.0, -math.inf
-        self._eval_seconds = 0.0  # how long the last validation took
-        self.polished_at = None  # (minutes budget in s, steps) of the fit that self-trained last
         self._budget, self._steps_cap = math.inf, cfg.steps  # this fit's limits (the bar's end)
         self._sums, self._count = {}, 0  # losses summed since the last log row
         # the run folder: ours only (its marker), locked, tied to this data and seed (runfolder.py)
@@ -200,7 +150,7 @@ class Trainer:
         cfg = self.cfg
         steps = cfg.steps if steps is None else steps
         budget = math.inf if minutes is None else 60 * minutes
-        if self.step >= steps or self.elapsed >= budget or self._polished(steps, budget):
+        if self.step >= steps or self.elapsed >= budget:
             return self._finished(steps, budget)  # a finished run: nothing to do, log nothing
         bar = self._progress_bar(steps)
         self._budget, self._steps_cap = budget, steps
@@ -213,8 +163,7 @@ class Trainer:
                 losses = self.step_fn(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z)
                 # 3. count the step; the averaged F follows the live one; NaN stops the run
                 self.after_step(losses, bar)
-                # (time is kept for the self-training at the end, when the preset has one)
-                done = self.step >= steps or self.elapsed >= budget - self._polish_time()
+                done = self.step >= steps or self.elapsed >= budget
                 if self.step % cfg.log_every == 0:
                     self.log_losses(bar)  # 4. the mean losses since the last row
                 if self.step % cfg.eval_every == 0 or done:
@@ -238,11 +187,7 @@ class Trainer:
             )
         if interrupted():
             return self.summary(interrupted=True)
-        if self.cfg.self_train_steps > 0:
-            self.polish(budget, callback)  # 9. F trained on its own colour-filtered masks
-        return self.summary(
-            finished=self.step >= steps or self.elapsed >= budget or self._polished(steps, budget)
-        )
+        return self.summary(finished=self.step >= steps or self.elapsed >= budget)
 
     # ============================================================================================
     # One level down: what each line of the loop does
@@ -294,13 +239,6 @@ class Trainer:
     def validate(self) -> dict:
         """Scores of this evaluation, logged. With labels: accuracy and IoU on the validation split
         (the live F, and the averaged one if any); without: the regions' areas on train images."""
-        started = time.perf_counter()
-        try:
-            return self._validate()
-        finally:
-            self._eval_seconds = time.perf_counter() - started
-
-    def _validate(self) -> dict:
         if self.val_data is None:
             x = self.train_data.batch(
                 torch.arange(min(len(self.train_data), self.cfg.eval_images))
@@ -350,85 +288,6 @@ class Trainer:
                 },
                 self.run / "best.pt",
             )
-
-    def polish(self, budget: float, callback=None) -> None:
-        """Self-training (``self_train_steps`` > 0; not in the paper; ``redo_lite/beyond/selftrain.py``):
-        the selected F (best.pt) trained on its own masks filtered by the images' colours, within
-        what is left of the budget, scored on validation and kept in best.pt if it scores better.
-        Needs a labelled validation split (it decides); a run without one skips it, noted."""
-        cfg, metric = self.cfg, self.cfg.select_metric
-        path = self.run / "best.pt"
-        if self.val_data is None or not self.main or not path.exists():
-            if self.main:
-                self.log(kind="self_train", skipped="no labelled validation split to decide by")
-            return
-        from .selftrain import self_train
-
-        state = ckpt.load(path)
-        F = build_nets(cfg)["F"].to(self.device)
-        ckpt.load_nets({"F": F}, state["nets"], path)
-        g = torch.Generator().manual_seed(self.seed * 1009 + 17)
-        n = min(cfg.self_train_images, len(self.train_data))
-        self._tick()
-        left = budget - self.elapsed - self._eval_seconds  # its score must fit in the budget too
-        if math.isfinite(left) and self.total_steps:  # labelling fits in half of what is left
-            n = min(n, max(cfg.batch, int(0.5 * left / self._polish_costs()[1])))
-        images = self.train_data.batch(torch.randperm(len(self.train_data), generator=g)[:n])[0]
-        deadline = self._clock + left if math.isfinite(left) else None
-        out = self_train(
-            F, images, cfg.self_train_steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch,
-            seed=self.seed, amp=self.amp, deadline=deadline, passes=cfg.self_train_passes,
-        )  # fmt: skip
-        scores = self._score(out["F"])
-        self._tick()
-        self.polished_at = [budget, self._steps_cap]
-        kept = scores[metric] > self.best
-        self.log(
-            kind="self_train", steps=out["steps"], labelled=n, loss=out["loss"],
-            changed=out["changed"], source_step=state["step"], source_attempt=state["attempt"],
-            kept=kept, **scores,
-        )  # fmt: skip
-        if kept:
-            self.best = scores[metric]
-            state["nets"]["F"] = out["F"].state_dict()
-            source = state.get("F_source", "live")  # a self-trained F self-trains again
-            kind = source if source.startswith("self-trained") else f"self-trained ({source} F)"
-            state.update(F_source=kind, metrics=scores)
-            state["self_train"] = {k: out[k] for k in ("steps", "loss", "changed")}
-            ckpt.atomic_save(state, path)
-        self.save()
-        if callback:
-            callback(self)
-
-    def _polished(self, steps: int, budget: float) -> bool:
-        """This fit asks for no more than the one that ended in self-training already gave."""
-        if self.polished_at is None:
-            return False
-        done_budget, done_steps = self.polished_at
-        return budget <= done_budget and steps <= done_steps
-
-    def _polish_time(self) -> float:
-        """Seconds kept at the end of a timed fit for ``polish``: its steps and labelling,
-        reckoned from this run's own pace (an F step costs about a quarter of a ReDO step), and
-        never more than ``POLISH_SHARE`` of the budget (a short run stays a ReDO run; ``polish``
-        then does the steps that fit)."""
-        cfg = self.cfg
-        if cfg.self_train_steps == 0 or self.val_data is None or self.total_steps == 0:
-            return 0.0
-        if self.world > 1:  # each process keeps its own clock: all must stop at the same step
-            return 0.0
-        per_f_step, per_image = self._polish_costs()
-        n = min(cfg.self_train_images, len(self.train_data))
-        need = per_f_step * cfg.self_train_steps + per_image * n
-        return min(need, POLISH_SHARE * self._budget)
-
-    def _polish_costs(self) -> tuple[float, float]:
-        """Seconds for one step of F alone and for labelling one image, from this run's pace (a
-        ReDO step, evaluations included): about a quarter of a step, and 0.15 of a step a batch
-        plus 0.022 a batch for each pass of the colour filter."""
-        per_step = self.elapsed / self.total_steps
-        per_batch = 0.15 + 0.022 * self.cfg.self_train_passes
-        return 0.25 * per_step, per_batch * per_step / self.cfg.batch
 
     def collapsed(self, scores: dict) -> bool:
         """The paper's restart rule (official ``--autoRestart``): early in training, a region whose
@@ -617,9 +476,6 @@ class Trainer:
         self.step_nets = dict(self.nets)
         if self.amp:
             self.step_nets = {k: Autocast(v, self.device.type) for k, v in self.step_nets.items()}
-        if self.cfg.area_floor > 0:
-            F = self.step_nets["F"]
-            self.step_nets["F"] = AreaFloor(F, self.cfg.area_floor, self.cfg.area_weight)
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -641,7 +497,6 @@ class Trainer:
             "total_steps": self.total_steps,
             "elapsed": self.elapsed,
             "best": self.best,
-            "polished_at": self.polished_at,
             "seed": self.seed,
             "log_lines": self._log_lines(),
             "config": self.cfg.to_dict(),
@@ -671,7 +526,6 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         for k in ("step", "restarts", "total_steps", "elapsed", "best"):
             setattr(self, k, state[k])
-        self.polished_at = state.get("polished_at")  # (a run saved before self-training: none)
         if self.main:  # drop the log rows written after that checkpoint, but a final test score
             rows = (
                 self.log_path.read_text().splitlines(keepends=True)

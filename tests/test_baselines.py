@@ -1,7 +1,7 @@
 import torch
 from conftest import tiny_config
 
-from redo_lite.beyond.baselines import centre_box, grabcut, kmeans_colour
+from beyond.baselines import centre_box, grabcut, kmeans_colour
 from redo_lite.metrics import score
 
 
@@ -35,8 +35,8 @@ def test_grabcut_finds_a_contrasting_object():
 
 
 def test_supervised_f_learns_from_a_few_labels(tiny_c2mnist):
+    from beyond.supervised import supervised_curve
     from redo_lite.data import ImageFolderData
-    from redo_lite.beyond.supervised import supervised_curve
 
     cfg = tiny_config(lr_f=1e-3, f_channels=16, f_downs=0)  # full resolution: strokes are 1 px wide
     train = ImageFolderData(tiny_c2mnist, "train", 16, 3, need_masks=True)

@@ -29,7 +29,6 @@ def test_a_compiled_run_trains_and_matches_the_eager_run(tiny_c2mnist, tmp_path)
         eval_every=3,
         log_every=1,
         eval_images=4,
-        area_floor=0.4,  # a high floor: its written-out backward is active in both runs
     )
     eager = Trainer(cfg, tiny_c2mnist, tmp_path / "eager", seed=4, progress=False)
     eager.fit()

@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F_
 from torchvision.transforms.functional import gaussian_blur
 
-from redo_lite.beyond.baselines import centre_box
-from redo_lite.beyond.iem import (
+from beyond.baselines import centre_box
+from beyond.iem import (
     blur,
     iem,
     inpaint,

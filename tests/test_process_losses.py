@@ -1,6 +1,6 @@
 import torch
 
-from redo_lite.losses import area_floor_loss, hinge_d, hinge_g, z_loss
+from redo_lite.losses import hinge_d, hinge_g, z_loss
 from redo_lite.process import assemble, compose, redraw_all, redraw_region
 
 
@@ -45,22 +45,3 @@ def test_z_loss_is_lambda_times_the_mean_square():
     pred = torch.ones(2, 3, 4)
     pred[0, 0, 0] = 3.0  # squares: 23 ones and one 9 -> mean 32/24
     torch.testing.assert_close(z_loss(pred, z, 5.0), torch.tensor(5.0 * 32 / 24))
-
-
-def test_area_floor_counts_a_faint_tint_as_no_pixels_and_pushes_it_back():
-    # region 2 holds a tenth of the soft mask everywhere (a tint) but wins no pixel after argmax
-    masks = torch.zeros(2, 3, 8, 8)
-    masks[:, 0, :, :4], masks[:, 1, :, :4] = 0.8, 0.1
-    masks[:, 0, :, 4:], masks[:, 1, :, 4:] = 0.1, 0.8
-    masks[:, 2] = 0.1
-    masks.requires_grad_(True)
-    loss = area_floor_loss(masks, floor=0.05, weight=10.0)
-    # regions 0 and 1 win half the pixels each; region 2 about nothing: 10 * (0.05 - ~0)
-    assert abs(loss.item() - 0.5) < 1e-3
-    loss.backward()
-    # descending the loss raises region 2's mask (the gradient on it is negative) ...
-    assert (masks.grad[:, 2] < 0).all()
-    # ... and a split that gives every region its floor costs nothing
-    fair = torch.full((2, 3, 8, 8), 1 / 3)
-    fair[:, 0, :3], fair[:, 1, 3:6], fair[:, 2, 6:] = 0.9, 0.9, 0.9
-    assert area_floor_loss(fair / fair.sum(1, keepdim=True), 0.05, 10.0).item() == 0.0

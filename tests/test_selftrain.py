@@ -1,5 +1,6 @@
-"""Self-training (redo_lite/beyond/selftrain.py): F trained on its own colour-filtered masks, as the
-Trainer's last phase and as ``python -m redo_lite self-train``."""
+"""Self-training (beyond/selftrain.py; beyond the paper): F trained on its own
+colour-filtered masks, as the phase after ReDO in ``train`` and as ``python -m redo_lite
+self-train``."""
 
 import json
 import time
@@ -8,10 +9,11 @@ import pytest
 import torch
 from conftest import tiny_config
 
+from beyond.selftrain import refined_labels, self_train
 from redo_lite import checkpoint as ckpt
+from redo_lite.bilateral import colour_filter
 from redo_lite.nets import MaskNet
 from redo_lite.run import evaluate_run
-from redo_lite.beyond.selftrain import colour_filter, refined_labels, self_train
 from redo_lite.train import Trainer
 
 
@@ -52,7 +54,7 @@ def test_the_filter_moves_a_misplaced_edge_onto_the_colour_edge():
 
 
 def test_one_pass_of_the_batched_filter_is_guided_upsample_at_the_images_size():
-    from redo_lite.run import guided_upsample
+    from redo_lite.bilateral import guided_upsample
 
     torch.manual_seed(0)
     soft = torch.softmax(torch.randn(5, 3, 12, 12), 1)
@@ -103,52 +105,126 @@ def test_self_training_teaches_a_copy_and_leaves_F_as_it_was():
     assert late["steps"] == 0  # a deadline already past: no step
 
 
+def test_labelling_stops_at_its_deadline_after_one_batch():
+    F = MaskNet(tiny_config(f_downs=0)).eval()
+    images = torch.stack([two_colour_image(16, e) for e in (5, 8, 11)] * 4)
+    assert len(refined_labels(F, images, batch=5)) == 12
+    assert len(refined_labels(F, images, batch=5, deadline=time.perf_counter() - 1)) == 5
+
+
 def rows(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_a_run_self_trains_at_its_end_within_its_budget_and_keeps_the_better_f(
-    tiny_c2mnist, tmp_path
+def train(data, run, *extra):
+    from redo_lite.__main__ import main
+
+    main(["train", "--data", str(data), "--out", str(run), "--preset", "tiny", "--threads", "1",
+          "--set", "self_train_steps=6", "--set", "self_train_images=8", *extra])  # fmt: skip
+
+
+def test_train_runs_redo_then_self_training_into_a_folder_of_its_own(
+    tiny_c2mnist, tmp_path, capsys
 ):
     run = tmp_path / "run"
-    cfg = tiny_config(self_train_steps=30, self_train_images=16, steps=1000, eval_every=5)
-    t = Trainer(cfg, tiny_c2mnist, run, progress=False)
-    out = t.fit(minutes=0.15)
-    t.close()
-    assert out["finished"] and out["minutes"] <= 0.15
-    polish = [r for r in rows(run) if r["kind"] == "self_train"]
-    assert len(polish) == 1 and 0 < polish[0]["steps"] <= 30
-    best = ckpt.load(run / "best.pt")
-    evals = [r["iou"] for r in rows(run) if r["kind"] == "eval"]
-    if polish[0]["kept"]:  # best.pt holds the self-trained F, which beat every evaluation
-        assert best["F_source"].startswith("self-trained")
-        assert polish[0]["iou"] > max(evals)
-    else:
-        assert not best["F_source"].startswith("self-trained")
-        assert polish[0]["iou"] <= max(evals)
-    assert evaluate_run(run, tiny_c2mnist, "val")["iou"] == pytest.approx(
-        max([*evals, polish[0]["iou"]])
+    train(tiny_c2mnist, run, "--steps", "3", "--self-train")
+    out = json.loads(capsys.readouterr().out)
+    assert out["phase"] == "ReDO" and set(out["test"]) >= {"iou", "acc"}
+    st = out["self_training"]
+    assert st["out"] == str(run / "selftrained") and st["steps"] == 6 and st["images"] == 8
+    assert set(st["test"]) >= {"iou", "acc"}
+    # RUN/best.pt is ReDO's model, untouched by the phase; the phase's model is a run of its own
+    assert not ckpt.load(run / "best.pt")["F_source"].startswith("self-trained")
+    assert ckpt.load(run / "selftrained" / "best.pt")["F_source"].startswith("self-trained")
+    assert [r for r in rows(run) if r["kind"] == "train"]
+    assert evaluate_run(run / "selftrained", tiny_c2mnist, "val")["iou"] == pytest.approx(
+        st["val_after"]
     )
-    # the same budget again: nothing to do; a larger one trains on and self-trains again
-    t = Trainer(cfg, tiny_c2mnist, run, progress=False)
-    assert t.fit(minutes=0.15).get("already")
-    out = t.fit(minutes=0.3)
-    t.close()
-    assert out["finished"] and out["minutes"] <= 0.3
-    assert len([r for r in rows(run) if r["kind"] == "self_train"]) == 2
 
 
-def test_a_run_without_a_labelled_validation_split_skips_self_training(tiny_c2mnist, tmp_path):
+def test_train_says_which_phases_run_and_which_made_the_kept_model(tiny_c2mnist, tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tiny_c2mnist, run, "--steps", "2", "--self-train")
+    cap = capsys.readouterr()
+    lines = cap.err.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("phases: 1. ReDO, 2 steps"))
+    assert "2. self-training" in lines[first + 1] and "beyond the paper" in lines[first + 1]
+    redo = next(i for i, line in enumerate(lines) if line.startswith("ReDO: test IoU"))
+    both = next(i for i, line in enumerate(lines) if line.startswith("ReDO, then self-training"))
+    assert first < redo < both  # ReDO's figure first
+    kept = [line for line in lines if line.startswith("kept model: ")]
+    st = json.loads(cap.out)["self_training"]
+    phase = "self-training phase" if st["val_after"] > st["val_before"] else "(ReDO;"
+    assert len(kept) == 1 and phase in kept[0]
+
+
+def test_steps_alone_train_redo_and_nothing_else_unless_asked(tiny_c2mnist, tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tiny_c2mnist, run, "--steps", "2")
+    cap = capsys.readouterr()
+    assert "self_training" not in json.loads(cap.out)
+    assert "no self-training: --steps counts ReDO steps only" in cap.err
+    assert "kept model: " + str(run) + " (ReDO)" in cap.err
+    assert not (run / "selftrained").exists()
+    assert not [r for r in rows(run) if r["kind"] == "self_train"]
+
+
+def test_minutes_set_out_the_self_training_time_before_the_run(tiny_c2mnist, tmp_path, capsys):
+    """--minutes M: ReDO (1 - share) M, self-training share M, said before the first step."""
+    from beyond.selftrain import SELF_TRAIN_SHARE
+
+    run = tmp_path / "run"
+    train(tiny_c2mnist, run, "--minutes", "0.05", "--set", "steps=3")
+    err = capsys.readouterr().err
+    redo_min = 0.05 * (1 - SELF_TRAIN_SHARE)
+    assert f"at most 3 steps or {redo_min:.1f} minutes" in err
+    assert f"within {0.05 * SELF_TRAIN_SHARE:.1f} minutes" in err
+    assert (run / "selftrained" / "self_train.json").is_file()
+
+
+def test_an_interrupted_phase_runs_again_with_the_same_command(tiny_c2mnist, tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tiny_c2mnist, run, "--steps", "2", "--self-train")
+    capsys.readouterr()
+    # as if the phase was killed before its record was written
+    (run / "selftrained" / "self_train.json").unlink()
+    (run / "selftrained" / "best.pt.tmp").write_bytes(b"half")
+    redo = (run / "best.pt").read_bytes()
+    train(tiny_c2mnist, run, "--steps", "2", "--self-train")
+    cap = capsys.readouterr()
+    assert "already trained" in cap.err and json.loads(cap.out)["self_training"]["steps"] == 6
+    assert (run / "selftrained" / "self_train.json").is_file()
+    assert not (run / "selftrained" / "best.pt.tmp").exists()
+    assert (run / "best.pt").read_bytes() == redo
+    # finished: the same command again runs nothing
+    train(tiny_c2mnist, run, "--steps", "2", "--self-train")
+    assert "self-training: done before" in capsys.readouterr().err
+
+
+def test_a_phase_folder_holding_a_file_of_yours_is_refused_by_name(tiny_c2mnist, tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tiny_c2mnist, run, "--steps", "2")
+    (run / "selftrained").mkdir()
+    (run / "selftrained" / "notes.txt").write_text("mine\n")
+    with pytest.raises(SystemExit) as e:
+        train(tiny_c2mnist, run, "--steps", "2", "--self-train")
+    assert e.value.code == 2
+    assert "notes.txt" in capsys.readouterr().err
+    assert (run / "selftrained" / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_run_without_a_labelled_validation_split_skips_self_training(
+    tiny_c2mnist, tmp_path, capsys
+):
     import shutil
 
     data = tmp_path / "data"
     shutil.copytree(tiny_c2mnist, data)
     (data / "splits" / "val.txt").unlink()
     run = tmp_path / "run"
-    t = Trainer(tiny_config(self_train_steps=5), data, run, progress=False)
-    t.fit(steps=4)
-    t.close()
-    assert [r for r in rows(run) if r["kind"] == "self_train"][0]["skipped"]
+    train(data, run, "--steps", "2", "--self-train")
+    assert "no labelled validation split" in capsys.readouterr().err
+    assert not (run / "selftrained").exists()
 
 
 def test_the_command_writes_a_new_run_folder_and_refuses_one_that_holds_anything(
@@ -187,21 +263,3 @@ def test_the_command_writes_a_new_run_folder_and_refuses_one_that_holds_anything
     with pytest.raises(SystemExit):
         main(["self-train", "--run", str(run), "--data", str(tiny_c2mnist), "--out", str(mine)])
     assert (mine / "notes.txt").read_text() == "mine\n" and len(list(mine.iterdir())) == 1
-
-
-def test_the_time_kept_for_self_training_is_reckoned_from_the_pace_and_capped(
-    tiny_c2mnist, tmp_path
-):
-    from redo_lite.train import POLISH_SHARE
-
-    t = Trainer(tiny_config(self_train_steps=40), tiny_c2mnist, tmp_path / "run", progress=False)
-    t.close()
-    assert t._polish_time() == 0.0  # no step taken yet: no pace to reckon from
-    t.elapsed, t.total_steps, t._budget = 10.0, 10, 600.0  # a second a ReDO step
-    # 40 F steps at a quarter of a step, and 24 images labelled at 0.15 of a step per batch of 4
-    # plus 0.022 for each pass of the filter (one here)
-    assert t._polish_time() == pytest.approx(0.25 * 40 + (0.15 + 0.022) * 24 / 4)
-    t.cfg.self_train_passes = 32  # more passes, more time kept for the labels
-    assert t._polish_time() == pytest.approx(0.25 * 40 + (0.15 + 0.022 * 32) * 24 / 4)
-    t._budget = 20.0  # a short run stays a ReDO run
-    assert t._polish_time() == pytest.approx(POLISH_SHARE * 20.0)

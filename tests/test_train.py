@@ -360,61 +360,12 @@ def test_a_time_budget_sets_the_bars_end_and_a_run_that_used_it_says_so(tiny_c2m
     assert short["finished"] and short["step"] == 3
 
 
-def test_the_area_floor_reaches_F_as_if_the_step_had_added_the_loss():
-    """Trainer wraps F in AreaFloor when area_floor > 0: a step function that knows nothing of it
-    gets F's gradients equal to those of its own loss plus losses.area_floor_loss."""
-    from redo_lite.losses import area_floor_loss
-    from redo_lite.nets import build_nets
-    from redo_lite.train import AreaFloor
+def test_a_config_that_used_the_retired_area_floor_is_refused_by_name():
+    """The area floor was measured and removed (docs/log); a saved config that has it off loads,
+    one that used it is refused, naming the setting."""
+    from redo_lite.config import Config, ConfigError
 
-    torch.manual_seed(0)
-    cfg = tiny_config(area_floor=0.4, area_weight=3.0)  # a floor every region is under
-    F = build_nets(cfg)["F"]
-    x = torch.rand(4, 3, 16, 16) * 2 - 1
-
-    def grads(loss):
-        F.zero_grad()
-        loss.backward()
-        return [p.grad.clone() for p in F.parameters()]
-
-    wrapped = grads((AreaFloor(F, 0.4, 3.0)(x) ** 2).sum())
-    masks = F(x)
-    by_hand = grads((masks**2).sum() + area_floor_loss(masks, 0.4, 3.0))
-    assert area_floor_loss(F(x), 0.4, 3.0).item() > 0
-    for a, b in zip(wrapped, by_hand, strict=True):
-        torch.testing.assert_close(a, b)
-    with torch.no_grad():  # evaluation sees the plain masks
-        torch.testing.assert_close(AreaFloor(F, 0.4, 3.0)(x), F(x))
-
-
-def test_a_run_with_an_area_floor_trains_through_the_wrapped_F(tiny_c2mnist, tmp_path):
-    from redo_lite.train import AreaFloor
-
-    t = Trainer(tiny_config(area_floor=0.05), tiny_c2mnist, tmp_path / "run", progress=False)
-    assert isinstance(t.step_nets["F"], AreaFloor) and t.step_nets["F"].floor == 0.05
-    plain = Trainer(tiny_config(), tiny_c2mnist, tmp_path / "r0", progress=False)
-    assert not isinstance(plain.step_nets["F"], AreaFloor)
-    out = t.fit(steps=3)
-    assert out["step"] == 3 and (tmp_path / "run" / "best.pt").exists()
-
-
-def test_the_area_floors_written_out_gradient_is_the_losss_gradient():
-    """The backward of the AreaFloor wrapper is written by hand (a compiled step can trace it):
-    it must equal autograd's gradient of losses.area_floor_loss, with regions above and below the
-    floor, and with masks at exactly zero."""
-    from redo_lite.losses import area_floor_loss
-    from redo_lite.train import _WithAreaFloor
-
-    torch.manual_seed(1)
-    logits = torch.randn(3, 4, 8, 8)
-    logits[:, 0] += 3  # region 0 wins most pixels, region 3 almost none
-    logits[:, 3] -= 3
-    masks = torch.softmax(logits, 1)
-    masks[0, 3, 0, 0] = 0.0
-    a = masks.clone().requires_grad_(True)
-    area_floor_loss(a, 0.1, 7.0).backward()
-    b = masks.clone().requires_grad_(True)
-    _WithAreaFloor.apply(b, 0.1, 7.0).sum().backward()
-    won = torch.softmax(10 * masks.clamp_min(1e-8).log(), 1).mean((0, 2, 3))
-    assert (won > 0.1).any() and (won < 0.1).any()
-    torch.testing.assert_close(b.grad - 1, a.grad)  # the identity's gradient is 1 everywhere
+    d = tiny_config().to_dict()
+    assert Config.from_dict({**d, "area_floor": 0.0, "area_weight": 10.0}).to_dict() == d
+    with pytest.raises(ConfigError, match="area_floor=0.05"):
+        Config.from_dict({**d, "area_floor": 0.05})

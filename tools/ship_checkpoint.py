@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from beyond.selftrain import SELF_TRAIN_RECORD  # noqa: E402
 from redo_lite import checkpoint as ckpt  # noqa: E402
 from redo_lite.run import load_run  # noqa: E402
-from redo_lite.beyond.selftrain import SELF_TRAIN_RECORD  # noqa: E402
 
 SHIPPED_NETS = ("F", "G", "D")
 

@@ -1,12 +1,13 @@
 """Notebook 11's new exercise: IEM's objective, the inpainting error of every region predicted from
-the rest of the image (Savarese et al., CVPR 2021; ``redo_lite/beyond/iem.py``)."""
+the rest of the image (Savarese et al., CVPR 2021; ``beyond/iem.py``)."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F_
 
-from redo_lite.beyond import iem
+from beyond import iem
+
 from .checks import Exercise, Mistake
 from .exercises import register
 

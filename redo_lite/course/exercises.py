@@ -1146,7 +1146,7 @@ def supervised_case():
 
 
 def _supervised_loss(masks, labels):
-    # the loss redo_lite.beyond.supervised trains F with
+    # the loss beyond.supervised trains F with
     return F_.nll_loss(torch.log(masks.clamp(min=1e-6)), labels)
 
 

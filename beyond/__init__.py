@@ -5,6 +5,9 @@
 * ``baselines``: the centred box, colour k-means and GrabCut, with no learning at all;
 * ``supervised``: F trained on k true masks (the paper's Figure 4).
 
-Nothing in the method (``process``, ``losses``, ``step``, ``nets``) or the loop (``train``)
-imports from here. docs/faithful.md lists each of them under "beyond the paper".
+A package of its own beside ``redo_lite`` (the method, its loop and harness): it imports from
+``redo_lite``, and nothing in the method (``process``, ``losses``, ``step``, ``nets``) or the
+loop (``train``) imports from here; only the command line's ``self-train`` and the phase after
+ReDO in ``train`` call ``beyond.selftrain``. docs/faithful.md lists each of them under "beyond
+the paper".
 """

@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F_
 
-from ..config import Config
-from ..data import ImageFolderData
-from ..evaluation import evaluate
-from ..nets import MaskNet
+from redo_lite.config import Config
+from redo_lite.data import ImageFolderData
+from redo_lite.evaluation import evaluate
+from redo_lite.nets import MaskNet
 
 
 def train_supervised(

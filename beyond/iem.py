@@ -43,7 +43,7 @@ mean colour with weight ``prior``, which also keeps the gradient bounded). For n
 is the paper's general form (each region inpainted from the union of the others) and the start is
 the centred square cut into n - 1 vertical strips, one per object region.
 
-Images B,3,H,W in [-1, 1] -> label maps B,H,W, as in :mod:`redo_lite.beyond.baselines`.
+Images B,3,H,W in [-1, 1] -> label maps B,H,W, as in :mod:`beyond.baselines`.
 """
 
 from __future__ import annotations
