@@ -30,9 +30,8 @@ class Config:
     f_res_blocks: int = 3
     f_ppm_bins: tuple = (1, 2, 3, 6)  # pyramid pooling scales; () switches the PPM off
     temperature: float = 1.0
-    # generators fed one-hot argmax masks, their output still times the soft ones (not in the
-    # paper; c2mnist-cpu: a generator cannot paint by soft-mask level)
-    g_hard_input: bool = False
+    g_hard_input: bool = False  # generators fed one-hot argmax masks, their output still times
+    # the soft ones (not in the paper; c2mnist-cpu: a generator cannot paint by soft-mask level)
     # --- region generators G_k ----------------------------------------------------------------
     z_dim: int = 16
     g_channels: int = 8  # "ch" of the paper
@@ -50,11 +49,13 @@ class Config:
     betas: tuple = (0.0, 0.9)
     lambda_z: float = 5.0  # weight on mean((delta(I) - z)^2)
     init_gain: float = 0.8  # orthogonal init gain
-    amp: bool = False  # the step's forward passes in bfloat16 autocast (train --amp; not in paper)
+    amp: bool = False  # the step's forward passes in bfloat16 autocast (train --amp; not in the
+    # paper: the official code runs in float32)
     self_train_steps: int = 0  # a phase after ReDO: steps of F trained on its own colour-filtered
     # masks, written to RUN/selftrained (0: off; not in the paper; beyond/selftrain.py)
-    self_train_images: int = 2000  # training images labelled for it
-    self_train_passes: int = 1  # passes of the colour filter that makes its labels
+    self_train_images: int = 2000  # training images labelled for it (not in the paper)
+    self_train_passes: int = 1  # passes of the colour filter that makes its labels (not in the
+    # paper)
     f_ema: float = 0.0  # decay of a moving average of F's weights, evaluated beside the live F;
     # the better of the two goes to best.pt (0: off; not in the paper)
     # --- schedule, selection and collapse restart ---------------------------------------------
@@ -64,9 +65,10 @@ class Config:
     select_metric: str = "iou"
     restart_min_area: float = 0.0  # a region smaller than this = collapse (0: never restart)
     restart_on: str = "soft"  # "soft": mean soft mask (official); "hard": pixels won after argmax
+    # (the "hard" choice is not in the paper)
     restart_after: int = 500  # check for collapse only from this step on ...
     restart_before: int = 7000  # ... and up to this one (the official code: 500 to 7000)
-    max_restarts: int = 5
+    max_restarts: int = 5  # then train on without restarting (the official code has no bound)
     log_every: int = 50
 
     # ------------------------------------------------------------------------------------------
