@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from redo_lite.course import benchmark_note, pick_run
+from course import benchmark_note, pick_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,8 +76,8 @@ def test_plot_areas_draws_each_region_its_restarts_and_the_rule(tmp_path):
     import matplotlib
 
     matplotlib.use("agg")
+    from course import plot_areas
     from redo_lite.config import get_preset
-    from redo_lite.course import plot_areas
 
     get_preset("c2mnist-cpu").save(tmp_path / "config.json")
     rows = [
@@ -126,7 +126,7 @@ def test_show_row_draws_each_kind_of_panel():
     import matplotlib
 
     matplotlib.use("agg")
-    from redo_lite.course import show_row
+    from course import show_row
 
     image = torch.rand(3, 8, 8) * 2 - 1
     labels = torch.randint(0, 3, (8, 8))
@@ -142,8 +142,8 @@ def test_show_redraw_grid_names_its_columns():
     import matplotlib
 
     matplotlib.use("agg")
-    from redo_lite.course import show_redraw_grid
-    from redo_lite.course.exercises import tiny_config
+    from course import show_redraw_grid
+    from course.cases import tiny_config
     from redo_lite.nets import build_nets
 
     nets = build_nets(tiny_config())
@@ -189,7 +189,7 @@ def test_grid_figure_titles_rows_columns_and_label_colours():
 
 
 def test_ensure_c2mnist_leaves_a_first_release_copy_alone_and_says_what_to_do(tmp_path):
-    from redo_lite.course import ensure_c2mnist
+    from course import ensure_c2mnist
 
     old = tmp_path / "c2mnist32"
     (old / "images").mkdir(parents=True)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from course import EXERCISES, Mistake, check, check_exercise, check_module
+from course.checks import diff_figure, in_notebook
+from course.exercises.nb08 import train_step_variant
 from redo_lite import losses, nets
-from redo_lite.course import EXERCISES, Mistake, check, check_exercise, check_module
-from redo_lite.course.checks import diff_figure, in_notebook
-from redo_lite.course.exercises import train_step_variant
 
 matplotlib.use("agg")
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +218,7 @@ WRONG_ORDERS = [
 
 @pytest.mark.parametrize("order", WRONG_ORDERS, ids="-".join)
 def test_every_wrong_colour_draw_order_is_diagnosed(order, capsys):
-    from redo_lite.course.exercises import _colours_in_order
+    from course.exercises.nb01 import _colours_in_order
 
     assert not check_exercise("random_colours", lambda rng: _colours_in_order(rng, order))
     assert "likely cause: the colours were drawn in another order" in printed(capsys)
@@ -333,7 +333,7 @@ def test_a_failed_image_check_draws_the_comparison_in_a_notebook(tmp_path, monke
     twice = "lambda x, m, d: m[:, :, None] * d + (1 - m[:, :, None]) * x[:, None]"
     nb.cells = [
         nbformat.v4.new_code_cell(
-            f"from redo_lite.course import check_exercise\ncheck_exercise('redraw_all', {twice})"
+            f"from course import check_exercise\ncheck_exercise('redraw_all', {twice})"
         )
     ]
     nbformat.write(nb, tmp_path / "in.ipynb")
@@ -376,3 +376,43 @@ def test_blanks_left_in_the_learner_copy_say_todo(stem, name, imports, src, caps
     except Exception:
         pass  # the check re-raises the error a blank caused, after saying so
     assert printed(capsys).startswith(f"CHECK TODO: {name}")
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules a file imports (relative imports resolved against its package)."""
+    tree = ast.parse(path.read_text())
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            mod = ".".join(p for p in (base, node.module or "") if p)
+            found |= {mod} | {f"{mod}.{a.name}" for a in node.names}
+    return found
+
+
+def test_the_method_does_not_import_the_grader():
+    """The grader is its own package: nothing under redo_lite/ imports course."""
+    users = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "redo_lite").rglob("*.py")
+        if any(m == "course" or m.startswith("course.") for m in _imports(p))
+    ]
+    assert not users, users
+
+
+def test_checks_and_exercises_do_not_import_each_other():
+    """One registry: checks read it, each notebook's module fills it; neither imports the other."""
+    checks = _imports(ROOT / "course" / "checks.py") | _imports(ROOT / "course" / "registry.py")
+    assert not [m for m in checks if m.startswith("course.exercises")], checks
+    modules = sorted((ROOT / "course" / "exercises").glob("nb[0-9][0-9].py"))
+    assert [p.stem for p in modules] == [f"nb{i:02d}" for i in range(1, 12)]
+    for p in modules:
+        assert not [m for m in _imports(p) if m.startswith("course.checks")], p.name
+    # each notebook's exercises are registered by that notebook's module
+    for name, ex in EXERCISES.items():
+        module = ex.reference.__module__ if ex.reference.__module__.startswith("course") else None
+        registered_in = f"nb{ex.notebook[:2]}"
+        assert module is None or module.endswith(registered_in) or "cases" in module, (name, module)

@@ -1,8 +1,11 @@
-"""What the notebooks import in one line: the checks (``check_exercise``), fast-mode parameters,
-the course folder, colored-2-MNIST, pictures, the z explorer and training curves.
+"""The course's grader and notebook helpers, apart from the method (``redo_lite``): the checks
+(``check_exercise``), fast-mode parameters, the course folder, colored-2-MNIST, pictures, the z
+explorer and training curves.
 
-    from redo_lite.course import check_exercise
+    from course import check_exercise
     check_exercise("hinge_d", hinge_d)  # CHECK PASS, or CHECK FAIL: what differs, the likely cause
+
+Each notebook's exercises live in ``course/exercises/nbNN.py`` (see docs/authoring.md).
 """
 
 from .checks import (

@@ -28,8 +28,8 @@ def env(name: str, default):
 @torch.no_grad()
 def redraw_with(nets: dict, image: torch.Tensor, region: int, z: torch.Tensor) -> torch.Tensor:
     """One image (3,H,W in [-1,1]) with ``region`` redrawn from z (n, z_dim): 3,H,W in [0,1]."""
-    from ..data import to_unit
-    from ..process import redraw_all
+    from redo_lite.data import to_unit
+    from redo_lite.process import redraw_all
 
     x = image[None]
     masks = nets["F"](x)
@@ -254,7 +254,7 @@ def plot_areas(run, ax=None):
 
     import matplotlib.pyplot as plt
 
-    from ..viz import PALETTE
+    from redo_lite.viz import PALETTE
 
     rows = read_log(run)
     evals = [r for r in rows if r["kind"] in ("eval", "areas")]
@@ -319,7 +319,7 @@ def pick_run(run=None, shipped: str = SHIPPED, barely: float = 0.5) -> tuple[str
     of it would then describe an untrained F, not ReDO."""
     from pathlib import Path
 
-    from ..checkpoint import load
+    from redo_lite.checkpoint import load
 
     if run is None or str(run).strip() == "":
         asked = "USE_SHIPPED = True or no run folder given"
@@ -413,8 +413,8 @@ def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **ims
     returns the figure undrawn, to add to it."""
     import matplotlib.pyplot as plt
 
-    from ..data import to_unit
-    from ..viz import PALETTE
+    from redo_lite.data import to_unit
+    from redo_lite.viz import PALETTE
 
     fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 1, size + 0.4))
     for ax, p, t in zip(list(getattr(axes, "flat", [axes])), panels, titles, strict=True):
@@ -453,7 +453,7 @@ def show_redraw_grid(nets, images, gt, n_z: int = 4, title: str = "", names=None
     names the colours (``names``: the ground truth's labels)."""
     import matplotlib.pyplot as plt
 
-    from ..viz import PALETTE, redraw_grid
+    from redo_lite.viz import PALETTE, redraw_grid
 
     n = len(nets["G"].gens)
     tile = images.shape[-1] + 1

@@ -1,5 +1,7 @@
-"""Notebook 11's new exercise: IEM's objective, the inpainting error of every region predicted from
-the rest of the image (Savarese et al., CVPR 2021; ``redo_lite/beyond/iem.py``)."""
+"""Notebook 11 (where ReDO stands): the supervised loss, and IEM's objective.
+
+Each exercise: its reference, its seeded inputs, its outputs' names and its typical mistakes,
+registered with :func:`course.registry.register`."""
 
 from __future__ import annotations
 
@@ -7,10 +9,80 @@ import torch
 import torch.nn.functional as F_
 
 from redo_lite.beyond import iem
-from .checks import Exercise, Mistake
-from .exercises import register
+
+from ..cases import gen
+from ..registry import Exercise, Mistake, register
 
 
+# ---------------------------------------------------------------------------------------------
+# 11 · the supervised loss
+# ---------------------------------------------------------------------------------------------
+def supervised_case():
+    """(masks B,3,H,W summing to one, labels B,H,W); on the first row of image 0 F is certain and
+    wrong: the true label's probability is exactly 0 there."""
+    g = gen(3)
+    masks = torch.softmax(2 * torch.randn(2, 3, 8, 8, generator=g), 1)
+    labels = torch.randint(0, 3, (2, 8, 8), generator=g)
+    masks[0, :, 0] = F_.one_hot((labels[0, 0] + 1) % 3, 3).T.float()
+    return masks, labels
+
+
+def _supervised_loss(masks, labels):
+    # the loss redo_lite.beyond.supervised trains F with
+    return F_.nll_loss(torch.log(masks.clamp(min=1e-6)), labels)
+
+
+register(
+    Exercise(
+        name="supervised_loss",
+        notebook="11_where_redo_stands",
+        reference=_supervised_loss,
+        inputs=(lambda: supervised_case()[0], lambda: supervised_case()[1]),
+        outputs=("loss",),
+        mistakes=(
+            Mistake(
+                "cross_entropy on the masks: F_.cross_entropy expects logits and applies a "
+                "softmax of its own, but F's masks are already probabilities",
+                lambda m, y: F_.cross_entropy(m, y),
+            ),
+            Mistake(
+                "no log: nll_loss on the masks averages minus the probabilities themselves; "
+                "it expects log-probabilities",
+                lambda m, y: F_.nll_loss(m, y),
+            ),
+            Mistake(
+                "log(0) = -inf where F gives a pixel's true label probability 0: clamp the "
+                "masks away from zero before the log",
+                lambda m, y: F_.nll_loss(torch.log(m), y),
+            ),
+            Mistake(
+                "a sum over pixels instead of the mean: the loss then grows with the image size",
+                lambda m, y: F_.nll_loss(torch.log(m.clamp(min=1e-6)), y, reduction="sum"),
+            ),
+            Mistake(
+                "-log M averaged over every region: only the probability of each pixel's true "
+                "label counts",
+                lambda m, y: -torch.log(m.clamp(min=1e-6)).mean(),
+            ),
+            Mistake(
+                "the sign is flipped: the loss is MINUS the mean log-probability of the true "
+                "labels (a log-probability is negative, the loss positive), or training would "
+                "push the true labels' probabilities down",
+                lambda m, y: -_supervised_loss(m, y),
+            ),
+            Mistake(
+                "divided by B·n·H·W, the size of the masks: the mean runs over images and pixels "
+                "only (B·H·W), one picked log-probability per pixel, not over the n regions",
+                lambda m, y: _supervised_loss(m, y) / m.shape[1],
+            ),
+        ),
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 11's new exercise: IEM's objective, the inpainting error of every region predicted from
+# ---------------------------------------------------------------------------------------------
 def iem_case(b: int = 3, s: int = 16):
     """(image B,3,S,S in [0,1]: a textured background with two flat discs; one-hot masks B,3,S,S
     of a label map that half-covers them, as IEM's label maps look mid-way; in the last image

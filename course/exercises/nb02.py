@@ -1,0 +1,176 @@
+"""Notebook 02 (the generative process): composing regions into an image, assembling
+redrawn regions, each region's mean colour.
+
+Each exercise: its reference, its seeded inputs, its outputs' names and its typical mistakes,
+registered with :func:`course.registry.register`."""
+
+from __future__ import annotations
+
+import torch
+
+from redo_lite import process
+
+from ..cases import gen, redraw_case, soft_masks
+from ..registry import Exercise, Mistake, register
+
+
+# ---------------------------------------------------------------------------------------------
+# 02 · compose and assemble
+# ---------------------------------------------------------------------------------------------
+def _compose_case():
+    """n = 4 regions, so that no region axis has the size of the colour axis (3): an
+    expression that sums or broadcasts over the wrong one cannot come out with the right shape."""
+    g = gen(4)
+    masks = soft_masks(g, n=4)
+    layers = (torch.rand(2, 4, 3, 1, 1, generator=g) * 2 - 1) + 0.2 * torch.randn(
+        2, 4, 3, 16, 16, generator=g
+    )
+    return masks, layers
+
+
+register(
+    Exercise(
+        name="compose",
+        notebook="02_generative_process",
+        reference=process.compose,
+        inputs=(lambda: _compose_case()[0], lambda: _compose_case()[1]),
+        outputs=("image",),
+        mistakes=(
+            Mistake(
+                "the masks' new axis is in the wrong place: each mask must multiply its own "
+                "region's layer, so masks B,n,H,W become B,n,1,H,W to line up with the layers "
+                "B,n,3,H,W (with as many regions as colours the wrong axis broadcasts silently)",
+                lambda m, v: (m[:, None] * v).sum(1),
+            ),
+            Mistake(
+                "summed over the colour channels (axis 2): the regions are axis 1 of the masked "
+                "layers B,n,3,H,W",
+                lambda m, v: (m[:, :, None] * v).sum(2),
+            ),
+            Mistake(
+                "the regions were averaged instead of summed: the masks already weigh each "
+                "pixel (they sum to one), so a mean divides the image by n",
+                lambda m, v: (m[:, :, None] * v).mean(1),
+            ),
+            Mistake(
+                "the masks are not used: the image is the masked sum of the layers, "
+                "not the plain sum",
+                lambda m, v: v.sum(1),
+            ),
+        ),
+    )
+)
+
+register(
+    Exercise(
+        name="assemble",
+        notebook="02_generative_process",
+        reference=process.assemble,
+        inputs=(lambda: redraw_case()[2],),
+        outputs=("generated image",),
+        mistakes=(
+            Mistake(
+                "the regions were averaged: each drawn region is already multiplied by its "
+                "mask, so the full image is their plain sum",
+                lambda d: d.mean(1),
+            ),
+            Mistake(
+                "summed over the batch axis (0): the regions are axis 1 of B,n,3,H,W",
+                lambda d: d.sum(0),
+            ),
+            Mistake(
+                "summed over the colour channels (axis 2): the regions are axis 1 of B,n,3,H,W",
+                lambda d: d.sum(2),
+            ),
+        ),
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 02's exercise: each region's mean colour, the V^k that, composed with the masks
+# ---------------------------------------------------------------------------------------------
+def region_colours(image, masks):
+    """The reference: image B,3,H,W and masks B,n,H,W -> B,n,3, the mask-weighted mean colour of
+    every region (0 for a region whose mask is empty)."""
+    weighted = (masks[:, :, None] * image[:, None]).sum((3, 4))  # B,n,3: Σ_xy M^k I
+    area = masks.sum((2, 3))[..., None]  # B,n,1: Σ_xy M^k
+    return weighted / area.clamp(min=1e-6)
+
+
+def _case():
+    """Flat-coloured images made of soft regions; region 2 of image 1 is empty."""
+    g = gen(11)
+    masks = soft_masks(g, b=2, n=3, s=16)
+    masks[1, 0] += masks[1, 2]
+    masks[1, 2] = 0
+    colours = torch.rand(2, 3, 3, 1, 1, generator=g) * 2 - 1
+    image = (masks[:, :, None] * colours).sum(1)
+    return image, masks
+
+
+def _mean_over_image(image, masks):
+    return (masks[:, :, None] * image[:, None]).mean((3, 4))
+
+
+def _no_guard(image, masks):
+    return (masks[:, :, None] * image[:, None]).sum((3, 4)) / masks.sum((2, 3))[..., None]
+
+
+def _mean_then_area(got, expected) -> bool:
+    """A mean over the pixels, then divided by the area: H*W times too small."""
+    if not (isinstance(got, torch.Tensor) and got.shape == expected.shape):
+        return False
+    pixels = 16 * 16  # the check's images
+    return torch.allclose(got.nan_to_num(0.0) * pixels, expected, atol=1e-4)
+
+
+def _mean_divided_by_area(image, masks):
+    weighted = (masks[:, :, None] * image[:, None]).mean((3, 4))
+    return weighted / masks.sum((2, 3))[..., None].clamp(min=1e-6)
+
+
+def _unweighted(image, masks):
+    hard = (masks == masks.max(1, keepdim=True).values).float()
+    return region_colours(image, hard)
+
+
+def _has_nan(got, expected) -> bool:
+    return isinstance(got, torch.Tensor) and bool(torch.isnan(got).any())
+
+
+register(
+    Exercise(
+        name="region_colours",
+        notebook="02_generative_process",
+        reference=region_colours,
+        inputs=(lambda: _case()[0], lambda: _case()[1]),
+        outputs=("mean colours",),
+        atol=1e-4,
+        mistakes=(
+            Mistake(
+                "divided by the number of pixels of the whole image: a mean over region k "
+                "divides by the region's own area, the sum of its mask",
+                _mean_over_image,
+            ),
+            Mistake(
+                "a mean over the pixels was then divided by the area: the mean already divides "
+                "by the image's H*W pixels, so the weighted colours are to be summed over the "
+                "pixels, then divided by the region's area",
+                test=_mean_then_area,
+                example=_mean_divided_by_area,
+            ),
+            Mistake(
+                "an empty region gave 0/0 = NaN: guard the division (a region with no pixel "
+                "has no colour; 0 is the course's convention)",
+                test=_has_nan,
+                example=_no_guard,
+            ),
+            Mistake(
+                "each pixel was given wholly to its most likely region: with soft masks every "
+                "pixel counts in every region, weighted by its mask value",
+                _unweighted,
+            ),
+        ),
+    )
+)
