@@ -9,7 +9,9 @@ Each notebook's exercises live in ``course/exercises/nbNN.py`` (see docs/authori
 """
 
 from .checks import (
+    CheckFailedEarlier,
     Exercise,
+    FailedCheck,
     Mistake,
     check,
     check_exercise,
@@ -17,6 +19,7 @@ from .checks import (
     compare_one,
     diff_figure,
     pair_outputs,
+    use_reference,
 )
 from .exercises import EXERCISES
 from .notebook import (
@@ -39,6 +42,8 @@ from .notebook import (
 
 __all__ = [
     "EXERCISES",
+    "CheckFailedEarlier",
+    "FailedCheck",
     "Exercise",
     "Mistake",
     "benchmark_note",
@@ -60,6 +65,7 @@ __all__ = [
     "show",
     "show_redraw_grid",
     "show_row",
+    "use_reference",
     "z_explorer",
     "z_sweep",
 ]

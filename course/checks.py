@@ -14,14 +14,26 @@ The exercises themselves (reference, inputs, output names, mistakes) are registe
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from .registry import Exercise, Mistake, ParametersDiffer, exercises
 
-__all__ = ["Exercise", "Mistake", "ParametersDiffer", "check", "check_exercise", "check_module"]
+__all__ = [
+    "CheckFailedEarlier",
+    "Exercise",
+    "FailedCheck",
+    "Mistake",
+    "ParametersDiffer",
+    "check",
+    "check_exercise",
+    "check_module",
+    "use_reference",
+]
 
 MISSING = object()  # a dict key the learner's output does not have
 
@@ -521,13 +533,17 @@ def check_exercise(name: str, yours, show: bool | None = None) -> bool:
 
     ``yours``: the function, or for a module exercise the class (or an instance built with the
     same arguments as the reference). Prints ``CHECK PASS``/``FAIL``/``TODO``; returns True on
-    a pass."""
+    a pass. On a failure, every name of the calling namespace (the notebook's) bound to ``yours``
+    is bound to a :class:`FailedCheck` in its place, so that the first later cell that uses it
+    stops with a message instead of printing numbers or figures that contradict the text."""
     EXERCISES = exercises()
     if name not in EXERCISES:
         raise KeyError(f"no exercise named {name!r}; the course has: {', '.join(EXERCISES)}")
+    if isinstance(yours, FailedCheck):  # the check run again without the code run again
+        yours = yours.yours
     ex = EXERCISES[name]
     wrap = ex.wrap or (lambda fn: fn)
-    return check(
+    passed = check(
         ex.name,
         wrap(yours),
         wrap(ex.reference),
@@ -543,3 +559,69 @@ def check_exercise(name: str, yours, show: bool | None = None) -> bool:
         ],
         show=show,
     )
+    namespace = sys._getframe(1).f_globals
+    if passed:
+        FAILED.pop(name, None)
+    else:
+        FAILED[name] = yours
+        for key, value in list(namespace.items()):
+            if value is yours and not key.startswith("_"):
+                namespace[key] = FailedCheck(name, yours, key)
+    return passed
+
+
+# ---------------------------------------------------------------------------------------------
+# A failed check stays visible: the later cells that use the learner's code stop
+# ---------------------------------------------------------------------------------------------
+FAILED: dict[str, Any] = {}  # exercise name -> the learner's code whose last check failed
+
+
+class CheckFailedEarlier(RuntimeError):
+    """A cell used a learner's function or class whose check failed."""
+
+
+class FailedCheck:
+    """Stands in for the learner's function or class ``yours`` after its check failed: calling
+    it (or building the class) raises :class:`CheckFailedEarlier` with what to do, so that no
+    number or figure computed from code known to be wrong reaches the page. Running the
+    exercise's cell again binds the name to the new code; ``use_reference(name)`` binds it to
+    the course's reference."""
+
+    def __init__(self, name: str, yours, key: str):
+        self.name, self.yours, self.key = name, yours, key
+
+    def message(self) -> list[str]:
+        return [
+            f"STOPPED: {self.key} did not pass its check (CHECK FAIL: {self.name}, above), and "
+            "this cell uses it.",
+            "  Whatever it computed here would contradict the text, so the cell stops before any "
+            "number or figure.",
+            f"  Fix {self.key}, run its cell and its check again; or, to go on with the course's "
+            "own version, run",
+            f'    from course import use_reference; use_reference("{self.name}")',
+            "  and then this cell again.",
+        ]
+
+    def __call__(self, *args, **kwargs):
+        lines = self.message()
+        e = CheckFailedEarlier("\n".join(lines))
+        e._render_traceback_ = lambda: lines  # IPython shows the message, not a traceback
+        raise e
+
+    def __repr__(self) -> str:
+        return f"<{self.key}: failed its check ({self.name}); calling it stops the cell>"
+
+
+def use_reference(name: str, namespace: dict | None = None):
+    """Bind the notebook's name of exercise ``name`` to the course's reference (the one the checks
+    compare with), saying so loudly, and return it: the way on after a failed check."""
+    ex = exercises()[name]
+    namespace = sys._getframe(1).f_globals if namespace is None else namespace
+    keys = [k for k, v in namespace.items() if isinstance(v, FailedCheck) and v.name == name]
+    for key in keys or [name]:
+        namespace[key] = ex.reference
+    print(
+        f"USING THE REFERENCE for {name}: the cells below run the course's own {name}, "
+        "not yours (your version failed its check)."
+    )
+    return ex.reference

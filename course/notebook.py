@@ -404,13 +404,17 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
 # ---------------------------------------------------------------------------------------------
 # Pictures in one call: a row of panels, and the paper's Figure 2 with its columns named
 # ---------------------------------------------------------------------------------------------
-def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **imshow):
+def show_row(
+    panels, titles, title=None, legend=None, size=2.6, show=True, min_range=None, **imshow
+):
     """One row of pictures, each with its title. A 3,H,W float tensor is an image in [-1, 1]; an
     integer H,W tensor a label map in the course's region colours (``legend``: the name of each
     colour, drawn once beside the row); a bool H,W tensor a framed white-on-black map (white: true,
     said in its title); a float H,W tensor
-    a map with its colour bar (``imshow`` keywords such as cmap, vmin, vmax). ``show=False``
-    returns the figure undrawn, to add to it."""
+    a map with its colour bar (``imshow`` keywords such as cmap, vmin, vmax). ``min_range``: the
+    least span of a float map's own colour scale (centred on its values), so that a map that is
+    flat, or flat but for rounding, is drawn as one colour and not stretched into speckle.
+    ``show=False`` returns the figure undrawn, to add to it."""
     import matplotlib.pyplot as plt
 
     from redo_lite.data import to_unit
@@ -427,8 +431,18 @@ def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **ims
         elif not p.is_floating_point():
             ax.imshow(PALETTE[p.long() % len(PALETTE)].numpy(), interpolation="nearest")
         else:
-            im = ax.imshow(p.numpy(), interpolation="nearest", **{"cmap": "viridis", **imshow})
-            fig.colorbar(im, ax=ax, fraction=0.046)
+            scale = {}
+            lo, hi = p.min().item(), p.max().item()
+            if min_range and "vmin" not in imshow and hi - lo < min_range:
+                mid = (lo + hi) / 2
+                scale = {"vmin": mid - min_range / 2, "vmax": mid + min_range / 2}
+            im = ax.imshow(
+                p.numpy(), interpolation="nearest", **{"cmap": "viridis", **scale, **imshow}
+            )
+            bar = fig.colorbar(im, ax=ax, fraction=0.046)
+            ticks = bar.ax.yaxis.get_major_formatter()
+            if hasattr(ticks, "set_useOffset"):  # no "+1.234e-1" above the bar, over the title
+                ticks.set_useOffset(False)
         ax.set_title(t, fontsize=10)
         if p.dtype == torch.bool:  # a frame, so that a white region at the edge shows its border
             ax.set_xticks([]), ax.set_yticks([])

@@ -138,6 +138,36 @@ def test_show_row_draws_each_kind_of_panel():
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["x", "y", "z"]
 
 
+def test_a_nearly_flat_map_gets_no_offset_label_over_its_title():
+    """A map whose values differ only far after the decimal point (a b = 1 context map) must not
+    get matplotlib's "+1.2345" offset text above its colour bar, where it covers the title."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    from course import show_row
+
+    flat = 0.4321 + 1e-7 * torch.rand(8, 8)
+    fig = show_row([flat], ["b = 1"], show=False)
+    fig.canvas.draw()
+    bar = fig.axes[1]
+    assert bar.yaxis.get_offset_text().get_text() == ""
+
+
+def test_min_range_draws_a_flat_map_in_one_colour_and_leaves_the_others_alone():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from course import show_row
+
+    flat, ramp = 0.15 + 1e-7 * torch.rand(8, 8), torch.linspace(0, 1, 64).reshape(8, 8)
+    fig = show_row([flat, ramp], ["b = 1", "b = 2"], min_range=0.2, show=False)
+    lo, hi = fig.axes[0].images[0].get_clim()
+    assert abs(hi - lo - 0.2) < 1e-6 and lo < 0.15 < hi  # centred on the flat value
+    colours = fig.axes[0].images[0].to_rgba(flat.numpy())
+    assert (abs(colours - colours[0, 0]) < 0.01).all()  # one colour (to a colour-map step)
+    assert fig.axes[1].images[0].get_clim() == (0.0, 1.0)  # a map wider than 0.2 keeps its own
+
+
 def test_show_redraw_grid_names_its_columns():
     import matplotlib
 

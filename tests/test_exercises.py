@@ -416,3 +416,111 @@ def test_checks_and_exercises_do_not_import_each_other():
         module = ex.reference.__module__ if ex.reference.__module__.startswith("course") else None
         registered_in = f"nb{ex.notebook[:2]}"
         assert module is None or module.endswith(registered_in) or "cases" in module, (name, module)
+
+
+# ---------------------------------------------------------------------------------------------
+# A failed check stays visible downstream
+# ---------------------------------------------------------------------------------------------
+def _notebook_namespace(code: str) -> dict:
+    """Run ``code`` as a notebook cell would: in one namespace that later cells share."""
+    ns: dict = {}
+    exec(compile(code, "<cell>", "exec"), ns)
+    return ns
+
+
+WRONG_HINGE_G = """
+import torch
+from course import check_exercise
+
+def hinge_g(fake_scores):
+    return fake_scores.mean()  # the sign is wrong
+
+passed = check_exercise("hinge_g", hinge_g)
+"""
+
+
+def test_after_a_failed_check_the_first_use_stops_with_a_message(capsys):
+    from course import CheckFailedEarlier
+
+    ns = _notebook_namespace(WRONG_HINGE_G)
+    assert ns["passed"] is False and "CHECK FAIL: hinge_g" in printed(capsys)
+    with pytest.raises(CheckFailedEarlier) as stop:
+        exec("loss = hinge_g(torch.zeros(4))", ns)  # a later cell that uses it
+    message = str(stop.value)
+    assert "hinge_g did not pass its check" in message and 'use_reference("hinge_g")' in message
+    assert "loss" not in ns  # the cell computed nothing
+    # in a notebook the message replaces the traceback
+    assert stop.value._render_traceback_()[0].startswith("STOPPED: hinge_g")
+
+
+def test_fixing_the_function_and_checking_again_clears_the_stop(capsys):
+    ns = _notebook_namespace(WRONG_HINGE_G)
+    exec("def hinge_g(fake_scores):\n    return -fake_scores.mean()", ns)
+    exec('passed = check_exercise("hinge_g", hinge_g)', ns)
+    assert ns["passed"] is True
+    exec("loss = hinge_g(torch.ones(4))", ns)
+    assert float(ns["loss"]) == -1.0
+
+
+def test_checking_the_stopped_function_again_names_its_mistake_again(capsys):
+    ns = _notebook_namespace(WRONG_HINGE_G)
+    capsys.readouterr()
+    exec('again = check_exercise("hinge_g", hinge_g)', ns)  # the check cell run again, code not
+    out = printed(capsys)
+    assert ns["again"] is False and "likely cause: the sign is wrong" in out
+
+
+def test_use_reference_goes_on_with_the_course_version_and_says_so(capsys):
+    ns = _notebook_namespace(WRONG_HINGE_G)
+    exec('from course import use_reference\nuse_reference("hinge_g")', ns)
+    assert "USING THE REFERENCE for hinge_g" in printed(capsys)
+    exec("loss = hinge_g(torch.ones(4))", ns)
+    assert float(ns["loss"]) == float(losses.hinge_g(torch.ones(4)))
+
+
+def test_a_failed_module_check_stops_the_first_cell_that_builds_it(capsys):
+    from course import CheckFailedEarlier
+
+    ns = _notebook_namespace(
+        "import torch\nfrom redo_lite import nets\nfrom course import check_exercise\n"
+        "class CondInstanceNorm(nets.CondInstanceNorm):\n"
+        "    def forward(self, x, z):\n"
+        "        return x * self.gamma(z) + self.beta(z)  # not normalised\n"
+        'check_exercise("CondInstanceNorm", CondInstanceNorm)\n'
+    )
+    with pytest.raises(CheckFailedEarlier, match="CondInstanceNorm did not pass its check"):
+        exec("layer = CondInstanceNorm(8, 4, 0.8)", ns)
+
+
+def test_a_passing_check_leaves_the_learners_code_in_place(capsys):
+    ns = _notebook_namespace(
+        "from course import check_exercise\nfrom redo_lite.losses import hinge_d\n"
+        'check_exercise("hinge_d", hinge_d)\n'
+    )
+    assert ns["hinge_d"] is losses.hinge_d
+
+
+# ---------------------------------------------------------------------------------------------
+# Every notebook names its exercises near the top, and the one that needs reasoning
+# ---------------------------------------------------------------------------------------------
+LIST_HEAD = "**Exercises in this notebook.**"
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+def test_every_notebook_lists_its_exercises_and_stars_the_reasoning_one(folder):
+    defined: dict[str, list[str]] = {}
+    for stem, name, _, _ in CELLS:
+        defined.setdefault(stem, []).append(name)
+    for path in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")):
+        if path.stem.startswith("00"):
+            continue
+        cells = json.loads(path.read_text())["cells"]
+        lists = [i for i, c in enumerate(cells) if "".join(c["source"]).startswith(LIST_HEAD)]
+        assert len(lists) == 1 and lists[0] <= 3, f"{path.name}: no exercise list near the top"
+        text = "".join(cells[lists[0]]["source"])
+        names = defined[path.stem]
+        for name in names:
+            assert f"`{name}`" in text, f"{path.name}: the list does not name {name}"
+            starred = f"★ `{name}`" in text
+            assert starred == EXERCISES[name].reasoning, f"{path.name}: {name} starred {starred}"
+        assert any(EXERCISES[n].reasoning for n in names), f"{path.name}: no reasoning exercise"

@@ -174,3 +174,91 @@ register(
         ),
     )
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# 02 · reasoning: masks that ignore the image, and a composition that still fits it
+# ---------------------------------------------------------------------------------------------
+def ignore_the_image(images, n):
+    """The reference: images B,3,H,W -> (masks B,n,H,W, layers B,n,3,H,W) whose composition
+    (Eq. 1) is every image exactly, with masks that are the same whatever the images: region 0
+    covers everything and its layer is the image itself; the other regions are empty."""
+    b, _, h, w = images.shape
+    masks = torch.zeros(b, n, h, w)
+    masks[:, 0] = 1
+    layers = images[:, None].expand(-1, n, -1, -1, -1).clone()
+    return masks, layers
+
+
+def _properties(fn):
+    """What the exercise asks of (masks, layers), as yes/no answers: the learner's answer is one
+    of many, so the check compares these, not the tensors."""
+
+    def go(images, others, n):
+        masks, layers = fn(images, n)
+        again, _ = fn(others, n)
+        sums = masks.sum(1)
+        return {
+            "n regions": tuple(masks.shape) == (images.shape[0], n, *images.shape[-2:]),
+            "masks in [0, 1]": bool(((masks >= 0) & (masks <= 1)).all()),
+            "masks sum to one": bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-5)),
+            "composes every image exactly": bool(
+                torch.allclose(process.compose(masks, layers), images, atol=1e-5)
+            ),
+            "masks ignore the image": tuple(again.shape) == tuple(masks.shape)
+            and bool(torch.equal(again, masks)),
+        }
+
+    return go
+
+
+def _all_ones(images, n):
+    b, _, h, w = images.shape
+    return torch.ones(b, n, h, w), images[:, None].expand(-1, n, -1, -1, -1) / n
+
+
+def _masks_from_brightness(images, n):
+    bright = (images.mean(1) > 0).float()
+    masks = torch.stack([bright, 1 - bright] + [torch.zeros_like(bright)] * (n - 2), 1)
+    return masks, images[:, None].expand(-1, n, -1, -1, -1)
+
+
+def _flat_layers(images, n):
+    masks, _ = ignore_the_image(images, n)
+    mean = images.mean((2, 3), keepdim=True)[:, None].expand(-1, n, -1, *images.shape[-2:])
+    return masks, mean
+
+
+register(
+    Exercise(
+        name="ignore_the_image",
+        notebook="02_generative_process",
+        reference=ignore_the_image,
+        inputs=(
+            lambda: redraw_case()[0],
+            lambda: torch.rand(2, 3, 16, 16, generator=gen(12)) * 2 - 1,
+            lambda: 3,
+        ),
+        wrap=_properties,
+        reasoning=True,
+        mistakes=(
+            Mistake(
+                "the masks do not sum to one: Eq. 1's masks share every pixel out among the "
+                "regions (a mask of ones in every region counts each pixel n times, whatever the "
+                "layers make up for)",
+                _all_ones,
+            ),
+            Mistake(
+                "your masks are computed from the image: the point is that masks that do NOT look "
+                "at it fit just as well, so they must come out the same for any batch of images",
+                _masks_from_brightness,
+            ),
+            Mistake(
+                "the layers are flat colours, so the composition cannot show the digits: with "
+                "masks that ignore the image, a layer has to carry the image itself (nothing "
+                "forces V^k to be simple)",
+                _flat_layers,
+            ),
+        ),
+    )
+)

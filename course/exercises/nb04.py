@@ -82,6 +82,16 @@ register(
                 "margin; the generators minimise minus the raw score",
                 lambda f: F_.relu(1 - f).mean(),
             ),
+            Mistake(
+                "a sum instead of the mean: the loss (and the generators' step) then grows with "
+                "the number of redrawn images in the batch",
+                lambda f: -f.sum(),
+            ),
+            Mistake(
+                "the scores were clipped at zero: -E[D(I_hat)] keeps pushing every redrawn "
+                "image, also those D already scores as real (a positive score)",
+                lambda f: -F_.relu(f).mean(),
+            ),
         ),
     )
 )
@@ -208,6 +218,71 @@ register(
                 "a vector came back: sigma is the number u^T W v",
                 test=lambda got, exp: is_tensor(_last(got), 1),
                 example=lambda W, iters=50: W @ (W.T @ torch.ones(W.shape[0])),
+            ),
+        ),
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# 04 · reasoning: which images each loss still pushes
+# ---------------------------------------------------------------------------------------------
+def still_pushed(real_scores, fake_scores):
+    """The reference: D's scores of real images (B_r,) and of redrawn ones (B_f,) -> which images
+    still get a gradient: from D's hinge loss, the real images scored below 1 and the redrawn ones
+    above -1 (past the margin a hinge term is flat); from the generators' loss -E[D(I_hat)],
+    every redrawn image (it has no margin)."""
+    return real_scores < 1, fake_scores > -1, torch.ones_like(fake_scores, dtype=torch.bool)
+
+
+def _pushed_below_minus_one(r, f):
+    return r < 1, f < -1, torch.ones_like(f, dtype=torch.bool)
+
+
+def _generators_with_margin(r, f):
+    return r < 1, f > -1, f < 1
+
+
+def _no_margin(r, f):
+    return torch.ones_like(r, dtype=torch.bool), torch.ones_like(f, dtype=torch.bool), f == f
+
+
+def _reals_above_one(r, f):
+    return r > 1, f > -1, torch.ones_like(f, dtype=torch.bool)
+
+
+register(
+    Exercise(
+        name="still_pushed",
+        notebook="04_hinge_and_discriminator",
+        reference=still_pushed,
+        inputs=(_scores(5, 5), _scores(15, 6)),
+        outputs=(
+            "real images D's loss pushes",
+            "redrawn images D's loss pushes",
+            "redrawn images the generators' loss pushes",
+        ),
+        reasoning=True,
+        mistakes=(
+            Mistake(
+                "the redrawn images' margin is the wrong way round: max(0, 1 + s) is flat once s "
+                "is below -1 (D is done with those) and has slope 1 above it",
+                _pushed_below_minus_one,
+            ),
+            Mistake(
+                "the generators' loss has no margin: -E[D(I_hat)] has the same slope, -1, at "
+                "every score, so every redrawn image is pushed, however real D finds it already",
+                _generators_with_margin,
+            ),
+            Mistake(
+                "D's loss has a margin: a real image scored above 1 (or a redrawn one below -1) "
+                "has a hinge term of 0 and gives D no gradient",
+                _no_margin,
+            ),
+            Mistake(
+                "the real images' margin is the wrong way round: max(0, 1 - s) is flat once s is "
+                "above 1 (D is done with those) and pushes the ones below it",
+                _reals_above_one,
             ),
         ),
     )

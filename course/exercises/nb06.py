@@ -10,7 +10,7 @@ import torch.nn.functional as F_
 
 from redo_lite import nets
 
-from ..cases import gen, is_tensor, module_wrap, variant
+from ..cases import gen, is_tensor, module_wrap, soft_masks, variant
 from ..registry import Exercise, Mistake, register
 
 # ---------------------------------------------------------------------------------------------
@@ -165,6 +165,91 @@ register(
                 "the two masks are in the other order: the first channel is σ(l/T), the second "
                 "what is left, 1 - σ(l/T)",
                 _object_second,
+            ),
+        ),
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# 06 · reasoning: the logits that give F's masks (Eq. 2 run backwards)
+# ---------------------------------------------------------------------------------------------
+def logits_for(masks, temperature):
+    """The reference: masks B,n,H,W (summing to one, none exactly 0 or 1) -> logits that
+    masks_from_logits turns back into them at this temperature: one logit for two regions,
+    T * log(m / (1 - m)) of the first mask; n logits for n > 2, T * log m (a softmax ignores a
+    constant added at a pixel, so any such constant is as right)."""
+    if masks.shape[1] == 2:
+        return temperature * torch.logit(masks[:, :1])
+    return temperature * torch.log(masks)
+
+
+def _masks_back(fn):
+    """The learner's logits are right when they give the masks back, whatever constant a softmax
+    would ignore: the check compares the masks they make, and how many logits there are."""
+
+    def go(masks2, masks3, t):
+        two, three = fn(masks2, t), fn(masks3, t)
+        return {
+            "n = 2: logit channels": int(two.shape[1]),
+            "n = 2: masks from your logits": masks_from_logits(two, t),
+            "n = 3: masks from your logits": masks_from_logits(three, t),
+        }
+
+    return go
+
+
+def _logits_without_t(masks, t):
+    return logits_for(masks, 1.0)
+
+
+def _logits_over_t(masks, t):
+    return logits_for(masks, 1.0) / t
+
+
+def _two_logits(masks, t):
+    return t * torch.log(masks)
+
+
+def _second_region(masks, t):
+    if masks.shape[1] == 2:
+        return t * torch.logit(masks[:, 1:])
+    return logits_for(masks, t)
+
+
+register(
+    Exercise(
+        name="logits_for",
+        notebook="06_mask_network",
+        reference=logits_for,
+        inputs=(
+            lambda: soft_masks(gen(32), n=2, s=8, sharp=1.0),
+            lambda: soft_masks(gen(33), n=3, s=8, sharp=1.0),
+            lambda: 2.0,
+        ),
+        wrap=_masks_back,
+        atol=1e-5,
+        reasoning=True,
+        mistakes=(
+            Mistake(
+                "the temperature is missing: masks_from_logits divides the logits by T before "
+                "the sigmoid or softmax, so the logits must be T times the log-odds (or logs)",
+                _logits_without_t,
+            ),
+            Mistake(
+                "the log-odds were divided by T: masks_from_logits divides by T, so undoing it "
+                "multiplies",
+                _logits_over_t,
+            ),
+            Mistake(
+                "two logits for two regions: F with n = 2 outputs ONE logit, and its two masks are "
+                "σ(l/T) and 1 - σ(l/T)",
+                _two_logits,
+            ),
+            Mistake(
+                "the logit of the second mask: the one logit gives the FIRST mask, σ(l/T), and "
+                "the second is what is left",
+                _second_region,
             ),
         ),
     )

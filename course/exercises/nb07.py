@@ -180,3 +180,72 @@ register(
         ),
     )
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# 07 · reasoning: the style z gives a region, predicted without running the norm
+# ---------------------------------------------------------------------------------------------
+def predicted_style(norm, z):
+    """The reference: a conditional instance norm ``norm`` (its ``gamma`` and ``beta`` layers)
+    and codes z B,z_dim,1,1 -> (mean B,C, spread B,C) of every output channel of norm(x, z), for
+    ANY input x whose channels are not flat: instance norm takes each channel to mean 0 and spread
+    1, so the output's mean is beta(z) and its spread |gamma(z)| (a negative scale flips the
+    channel, it does not shrink it). Nothing of x's own mean or spread is left."""
+    return norm.beta(z).flatten(1), norm.gamma(z).abs().flatten(1)
+
+
+def _style_case():
+    torch.manual_seed(3)
+    return nets.CondInstanceNorm(8, 4, 0.8)
+
+
+def _signed_spread(norm, z):
+    return norm.beta(z).flatten(1), norm.gamma(z).flatten(1)
+
+
+def _swapped_style(norm, z):
+    return norm.gamma(z).flatten(1), norm.beta(z).abs().flatten(1)
+
+
+def _no_style(norm, z):
+    b = norm.beta(z).flatten(1)
+    return torch.zeros_like(b), torch.ones_like(b)
+
+
+def _plus_one(norm, z):
+    return norm.beta(z).flatten(1), (1 + norm.gamma(z)).abs().flatten(1)
+
+
+register(
+    Exercise(
+        name="predicted_style",
+        notebook="07_region_generators",
+        reference=predicted_style,
+        inputs=(_style_case, lambda: torch.randn(3, 4, 1, 1, generator=gen(23))),
+        outputs=("mean of each output channel", "spread of each output channel"),
+        atol=1e-5,
+        reasoning=True,
+        mistakes=(
+            Mistake(
+                "a spread cannot be negative: where gamma(z) < 0 the channel is flipped and "
+                "scaled by |gamma(z)|",
+                _signed_spread,
+            ),
+            Mistake(
+                "gamma and beta are swapped: gamma(z) scales the normalised channel (its spread), "
+                "beta(z) shifts it (its mean)",
+                _swapped_style,
+            ),
+            Mistake(
+                "mean 0 and spread 1 is the normalised channel BEFORE z's scale and shift: the "
+                "output is IN(x) * gamma(z) + beta(z)",
+                _no_style,
+            ),
+            Mistake(
+                "1 + gamma(z): this model scales by gamma(z) itself (no '+1', as the official "
+                "code)",
+                _plus_one,
+            ),
+        ),
+    )
+)

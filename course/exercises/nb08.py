@@ -149,6 +149,7 @@ register(
         atol=1e-6,
         rtol=1e-4,
         wrap=step_harness,
+        reasoning=True,
         mistakes=(
             Mistake(
                 "D's optimiser stepped in part 1: D then moved along the gradient of the "

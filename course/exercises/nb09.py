@@ -99,6 +99,7 @@ register(
         reference=_per_image_iou,
         inputs=(lambda: iou_case()[0], lambda: iou_case()[1], lambda: 3),
         outputs=("IoU per image",),
+        reasoning=True,
         mistakes=(
             Mistake(
                 "one permutation for the whole set: here every image picks its own best "

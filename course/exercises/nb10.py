@@ -6,7 +6,9 @@ registered with :func:`course.registry.register`."""
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from ..cases import gen, is_tensor
 from ..registry import Exercise, Mistake, register
 
 
@@ -89,6 +91,64 @@ register(
                     and bool((got == exp).all())
                 ),
                 example=lambda s: 1 - _background(s, "or"),
+            ),
+        ),
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# 10 · reasoning: the score of a mask network that has learned nothing
+# ---------------------------------------------------------------------------------------------
+def trivial_iou(masks):
+    """The reference: true flower masks B,H,W (uint8, 1 = flower) -> B, the per-image IoU of a
+    mask network that puts every pixel in one region, scored as ReDO is (n = 2, the best
+    assignment of its two regions to flower and background). Matching the full region to the
+    flower gives |flower| / (H W); matching the empty one gives 0; the best is the flower's
+    share."""
+    return torch.as_tensor(masks).float().mean((1, 2))
+
+
+def _flower_masks():
+    g = gen(40)
+    yy, xx = torch.meshgrid(torch.arange(16), torch.arange(16), indexing="ij")
+    radii = torch.tensor([3.0, 5.0, 7.0, 9.0])
+    cy, cx = (torch.rand(2, 4, generator=g) * 6 + 5).unbind(0)
+    d2 = (yy - cy[:, None, None]) ** 2 + (xx - cx[:, None, None]) ** 2
+    discs = d2 <= radii[:, None, None] ** 2
+    return discs.numpy().astype(np.uint8)
+
+
+register(
+    Exercise(
+        name="trivial_iou",
+        notebook="10_flowers_gpu",
+        reference=trivial_iou,
+        inputs=(_flower_masks,),
+        outputs=("IoU per image",),
+        reasoning=True,
+        mistakes=(
+            Mistake(
+                "0 is the score without the matching: ReDO's regions carry no names, so the "
+                "score matches them to flower and background in the best way, and the region "
+                "that covers everything is matched to the flower",
+                lambda m: torch.zeros(len(m)),
+            ),
+            Mistake(
+                "that is the background's share: the score is the flower's IoU, and the region "
+                "that covers everything overlaps the flower on the flower's pixels only",
+                lambda m: 1 - torch.as_tensor(m).float().mean((1, 2)),
+            ),
+            Mistake(
+                "one number for the whole batch: the score is taken per image (a B tensor), then "
+                "averaged",
+                test=lambda got, exp: is_tensor(got, 0),
+                example=lambda m: torch.as_tensor(m).float().mean(),
+            ),
+            Mistake(
+                "1 is the IoU of a region with itself: the region that covers everything has a "
+                "union with the flower of the whole image, H W pixels, and shares |flower| of them",
+                lambda m: torch.ones(len(m)),
             ),
         ),
     )

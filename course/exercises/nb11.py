@@ -5,6 +5,8 @@ registered with :func:`course.registry.register`."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F_
 
@@ -179,6 +181,58 @@ register(
             Mistake(
                 "the regions' errors are averaged: the objective sums them over the n regions",
                 _regions_averaged,
+            ),
+        ),
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# 11 · reasoning: the supervised loss of an F that knows nothing, and of one sure and wrong
+# ---------------------------------------------------------------------------------------------
+CLAMP = 1e-6  # supervised_loss clamps the masks to at least this before the log
+
+
+def supervised_loss_bounds(n):
+    """The reference: for n regions, (the supervised loss of an F whose masks are 1/n everywhere,
+    the loss of an F certain and wrong at every pixel). The loss is minus the mean log of the
+    true label's probability: -log(1/n) = log n for the uniform F; for the wrong one that
+    probability is 0, clamped to 1e-6, so -log(1e-6), about 13.8, whatever n."""
+    return math.log(n), -math.log(CLAMP)
+
+
+register(
+    Exercise(
+        name="supervised_loss_bounds",
+        notebook="11_where_redo_stands",
+        reference=supervised_loss_bounds,
+        inputs=(lambda: 3,),
+        outputs=("uniform masks", "certain and wrong"),
+        reasoning=True,
+        mistakes=(
+            Mistake(
+                "the uniform F's loss is not 1/n: the loss is minus the LOG of the true label's "
+                "probability, -log(1/n) = log n",
+                lambda n: (1 / n, -math.log(CLAMP)),
+            ),
+            Mistake(
+                "a loss is not negative here: it is MINUS the mean log-probability, and a "
+                "log-probability is at most 0",
+                lambda n: (-math.log(n), math.log(CLAMP)),
+            ),
+            Mistake(
+                "the certain-and-wrong F's loss is not infinite: supervised_loss clamps the masks "
+                "to 1e-6 before the log, so it is -log(1e-6)",
+                lambda n: (math.log(n), math.inf),
+            ),
+            Mistake(
+                "a base-2 (or base-10) log: nll_loss and torch.log use the natural log",
+                lambda n: (math.log2(n), -math.log2(CLAMP)),
+            ),
+            Mistake(
+                "the certain-and-wrong F's loss does not depend on n: only the true label's "
+                "probability counts, and it is the clamped 0 whatever the number of regions",
+                lambda n: (math.log(n), -math.log(CLAMP) * n),
             ),
         ),
     )
