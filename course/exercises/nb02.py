@@ -10,7 +10,7 @@ import torch
 
 from redo_lite import process
 
-from ..cases import gen, redraw_case, soft_masks
+from ..cases import gen, is_tensor, redraw_case, soft_masks
 from ..registry import Exercise, Mistake, register
 
 
@@ -81,6 +81,12 @@ register(
             Mistake(
                 "summed over the colour channels (axis 2): the regions are axis 1 of B,n,3,H,W",
                 lambda d: d.sum(2),
+            ),
+            Mistake(
+                "the region axis was kept (keepdim=True): the image is B,3,H,W, the sum having "
+                "removed the regions",
+                test=lambda got, exp: is_tensor(got, 5) and got.shape[1] == 1,
+                example=lambda d: d.sum(1, keepdim=True),
             ),
         ),
     )
@@ -170,6 +176,11 @@ register(
                 "each pixel was given wholly to its most likely region: with soft masks every "
                 "pixel counts in every region, weighted by its mask value",
                 _unweighted,
+            ),
+            Mistake(
+                "the masks are not used: a region's colour is the mean over its own pixels, each "
+                "weighted by its mask, not the mean colour of the whole image",
+                lambda img, m: img.mean((2, 3))[:, None].expand(-1, m.shape[1], -1),
             ),
         ),
     )

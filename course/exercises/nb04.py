@@ -60,6 +60,12 @@ register(
                 "sums instead of means: the loss then grows with the batch size",
                 lambda r, f: F_.relu(1 - r).sum() + F_.relu(1 + f).sum(),
             ),
+            Mistake(
+                "the margin is 0 instead of 1: the hinge is max(0, 1 - D(I)) for a real image and "
+                "max(0, 1 + D(I_hat)) for a redrawn one, so D keeps pushing until the scores are "
+                "past +1 and -1, not just past 0",
+                lambda r, f: F_.relu(-r).mean() + F_.relu(f).mean(),
+            ),
         ),
     )
 )
@@ -91,6 +97,12 @@ register(
                 "the scores were clipped at zero: -E[D(I_hat)] keeps pushing every redrawn "
                 "image, also those D already scores as real (a positive score)",
                 lambda f: -F_.relu(f).mean(),
+            ),
+            Mistake(
+                "that is the non-saturating loss of the original GAN, softplus(-D) = "
+                "-log(sigmoid(D)): with the hinge GAN the generator side minimises -E[D(I_hat)], "
+                "the raw score",
+                lambda f: F_.softplus(-f).mean(),
             ),
         ),
     )

@@ -62,6 +62,10 @@ register(
                 "the predicted code and the true one",
                 lambda p, z, lam: lam * (p - z).norm(dim=-1).mean(),
             ),
+            Mistake(
+                "lambda_z was applied twice (the loss is lambda_z times the mean, once)",
+                lambda p, z, lam: lam * lam * ((p - z) ** 2).mean(),
+            ),
         ),
     )
 )

@@ -166,6 +166,16 @@ register(
                 "what is left, 1 - σ(l/T)",
                 _object_second,
             ),
+            Mistake(
+                "the second mask is not 1 - M^1: with one logit the two masks must sum to one, "
+                "so compute the first, sigmoid(l / T), and take what is left (sigmoid(-l) without "
+                "T is not it)",
+                lambda logits, t: (
+                    torch.cat([torch.sigmoid(logits / t), torch.sigmoid(-logits)], 1)
+                    if logits.shape[1] == 1
+                    else masks_from_logits(logits, t)
+                ),
+            ),
         ),
     )
 )
