@@ -180,7 +180,7 @@ def make_folder(path: Path, what: str = "folder") -> Path:
 # --- the command lines' one-line errors -------------------------------------------------------
 PACKAGES = tuple(
     str(Path(__file__).resolve().parents[1] / p) + os.sep
-    for p in ("redo_lite", "beyond", "data_prep")
+    for p in ("redo_lite", "beyond", "course", "data_prep")
 )
 
 

@@ -40,7 +40,7 @@ def course_data():
     never build it at the same time."""
     from filelock import FileLock
 
-    from redo_lite.course import ensure_c2mnist
+    from course import ensure_c2mnist
 
     data = Path(__file__).resolve().parents[1] / "data"
     data.mkdir(exist_ok=True)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
-from redo_lite.course import benchmark_note
+from course import benchmark_note
 from redo_lite.run import evaluate_run
 from redo_lite.train import Trainer
 

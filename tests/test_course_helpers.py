@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from redo_lite.course import benchmark_note, pick_run
+from course import benchmark_note, pick_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,8 +76,8 @@ def test_plot_areas_draws_each_region_its_restarts_and_the_rule(tmp_path):
     import matplotlib
 
     matplotlib.use("agg")
+    from course import plot_areas
     from redo_lite.config import get_preset
-    from redo_lite.course import plot_areas
 
     get_preset("c2mnist-cpu").save(tmp_path / "config.json")
     rows = [
@@ -126,7 +126,7 @@ def test_show_row_draws_each_kind_of_panel():
     import matplotlib
 
     matplotlib.use("agg")
-    from redo_lite.course import show_row
+    from course import show_row
 
     image = torch.rand(3, 8, 8) * 2 - 1
     labels = torch.randint(0, 3, (8, 8))
@@ -138,12 +138,42 @@ def test_show_row_draws_each_kind_of_panel():
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["x", "y", "z"]
 
 
+def test_a_nearly_flat_map_gets_no_offset_label_over_its_title():
+    """A map whose values differ only far after the decimal point (a b = 1 context map) must not
+    get matplotlib's "+1.2345" offset text above its colour bar, where it covers the title."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    from course import show_row
+
+    flat = 0.4321 + 1e-7 * torch.rand(8, 8)
+    fig = show_row([flat], ["b = 1"], show=False)
+    fig.canvas.draw()
+    bar = fig.axes[1]
+    assert bar.yaxis.get_offset_text().get_text() == ""
+
+
+def test_min_range_draws_a_flat_map_in_one_colour_and_leaves_the_others_alone():
+    import matplotlib
+
+    matplotlib.use("agg")
+    from course import show_row
+
+    flat, ramp = 0.15 + 1e-7 * torch.rand(8, 8), torch.linspace(0, 1, 64).reshape(8, 8)
+    fig = show_row([flat, ramp], ["b = 1", "b = 2"], min_range=0.2, show=False)
+    lo, hi = fig.axes[0].images[0].get_clim()
+    assert abs(hi - lo - 0.2) < 1e-6 and lo < 0.15 < hi  # centred on the flat value
+    colours = fig.axes[0].images[0].to_rgba(flat.numpy())
+    assert (abs(colours - colours[0, 0]) < 0.01).all()  # one colour (to a colour-map step)
+    assert fig.axes[1].images[0].get_clim() == (0.0, 1.0)  # a map wider than 0.2 keeps its own
+
+
 def test_show_redraw_grid_names_its_columns():
     import matplotlib
 
     matplotlib.use("agg")
-    from redo_lite.course import show_redraw_grid
-    from redo_lite.course.exercises import tiny_config
+    from course import show_redraw_grid
+    from course.cases import tiny_config
     from redo_lite.nets import build_nets
 
     nets = build_nets(tiny_config())
@@ -189,7 +219,7 @@ def test_grid_figure_titles_rows_columns_and_label_colours():
 
 
 def test_ensure_c2mnist_leaves_a_first_release_copy_alone_and_says_what_to_do(tmp_path):
-    from redo_lite.course import ensure_c2mnist
+    from course import ensure_c2mnist
 
     old = tmp_path / "c2mnist32"
     (old / "images").mkdir(parents=True)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from course import EXERCISES, Mistake, check, check_exercise, check_module
+from course.checks import diff_figure, in_notebook
+from course.exercises.nb08 import train_step_variant
 from redo_lite import losses, nets
-from redo_lite.course import EXERCISES, Mistake, check, check_exercise, check_module
-from redo_lite.course.checks import diff_figure, in_notebook
-from redo_lite.course.exercises import train_step_variant
 
 matplotlib.use("agg")
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +218,7 @@ WRONG_ORDERS = [
 
 @pytest.mark.parametrize("order", WRONG_ORDERS, ids="-".join)
 def test_every_wrong_colour_draw_order_is_diagnosed(order, capsys):
-    from redo_lite.course.exercises import _colours_in_order
+    from course.exercises.nb01 import _colours_in_order
 
     assert not check_exercise("random_colours", lambda rng: _colours_in_order(rng, order))
     assert "likely cause: the colours were drawn in another order" in printed(capsys)
@@ -333,7 +333,7 @@ def test_a_failed_image_check_draws_the_comparison_in_a_notebook(tmp_path, monke
     twice = "lambda x, m, d: m[:, :, None] * d + (1 - m[:, :, None]) * x[:, None]"
     nb.cells = [
         nbformat.v4.new_code_cell(
-            f"from redo_lite.course import check_exercise\ncheck_exercise('redraw_all', {twice})"
+            f"from course import check_exercise\ncheck_exercise('redraw_all', {twice})"
         )
     ]
     nbformat.write(nb, tmp_path / "in.ipynb")
@@ -376,3 +376,151 @@ def test_blanks_left_in_the_learner_copy_say_todo(stem, name, imports, src, caps
     except Exception:
         pass  # the check re-raises the error a blank caused, after saying so
     assert printed(capsys).startswith(f"CHECK TODO: {name}")
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules a file imports (relative imports resolved against its package)."""
+    tree = ast.parse(path.read_text())
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            mod = ".".join(p for p in (base, node.module or "") if p)
+            found |= {mod} | {f"{mod}.{a.name}" for a in node.names}
+    return found
+
+
+def test_the_method_does_not_import_the_grader():
+    """The grader is its own package: nothing under redo_lite/ imports course."""
+    users = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "redo_lite").rglob("*.py")
+        if any(m == "course" or m.startswith("course.") for m in _imports(p))
+    ]
+    assert not users, users
+
+
+def test_checks_and_exercises_do_not_import_each_other():
+    """One registry: checks read it, each notebook's module fills it; neither imports the other."""
+    checks = _imports(ROOT / "course" / "checks.py") | _imports(ROOT / "course" / "registry.py")
+    assert not [m for m in checks if m.startswith("course.exercises")], checks
+    modules = sorted((ROOT / "course" / "exercises").glob("nb[0-9][0-9].py"))
+    assert [p.stem for p in modules] == [f"nb{i:02d}" for i in range(1, 12)]
+    for p in modules:
+        assert not [m for m in _imports(p) if m.startswith("course.checks")], p.name
+    # each notebook's exercises are registered by that notebook's module
+    for name, ex in EXERCISES.items():
+        module = ex.reference.__module__ if ex.reference.__module__.startswith("course") else None
+        registered_in = f"nb{ex.notebook[:2]}"
+        assert module is None or module.endswith(registered_in) or "cases" in module, (name, module)
+
+
+# ---------------------------------------------------------------------------------------------
+# A failed check stays visible downstream
+# ---------------------------------------------------------------------------------------------
+def _notebook_namespace(code: str) -> dict:
+    """Run ``code`` as a notebook cell would: in one namespace that later cells share."""
+    ns: dict = {}
+    exec(compile(code, "<cell>", "exec"), ns)
+    return ns
+
+
+WRONG_HINGE_G = """
+import torch
+from course import check_exercise
+
+def hinge_g(fake_scores):
+    return fake_scores.mean()  # the sign is wrong
+
+passed = check_exercise("hinge_g", hinge_g)
+"""
+
+
+def test_after_a_failed_check_the_first_use_stops_with_a_message(capsys):
+    from course import CheckFailedEarlier
+
+    ns = _notebook_namespace(WRONG_HINGE_G)
+    assert ns["passed"] is False and "CHECK FAIL: hinge_g" in printed(capsys)
+    with pytest.raises(CheckFailedEarlier) as stop:
+        exec("loss = hinge_g(torch.zeros(4))", ns)  # a later cell that uses it
+    message = str(stop.value)
+    assert "hinge_g did not pass its check" in message and 'use_reference("hinge_g")' in message
+    assert "loss" not in ns  # the cell computed nothing
+    # in a notebook the message replaces the traceback
+    assert stop.value._render_traceback_()[0].startswith("STOPPED: hinge_g")
+
+
+def test_fixing_the_function_and_checking_again_clears_the_stop(capsys):
+    ns = _notebook_namespace(WRONG_HINGE_G)
+    exec("def hinge_g(fake_scores):\n    return -fake_scores.mean()", ns)
+    exec('passed = check_exercise("hinge_g", hinge_g)', ns)
+    assert ns["passed"] is True
+    exec("loss = hinge_g(torch.ones(4))", ns)
+    assert float(ns["loss"]) == -1.0
+
+
+def test_checking_the_stopped_function_again_names_its_mistake_again(capsys):
+    ns = _notebook_namespace(WRONG_HINGE_G)
+    capsys.readouterr()
+    exec('again = check_exercise("hinge_g", hinge_g)', ns)  # the check cell run again, code not
+    out = printed(capsys)
+    assert ns["again"] is False and "likely cause: the sign is wrong" in out
+
+
+def test_use_reference_goes_on_with_the_course_version_and_says_so(capsys):
+    ns = _notebook_namespace(WRONG_HINGE_G)
+    exec('from course import use_reference\nuse_reference("hinge_g")', ns)
+    assert "USING THE REFERENCE for hinge_g" in printed(capsys)
+    exec("loss = hinge_g(torch.ones(4))", ns)
+    assert float(ns["loss"]) == float(losses.hinge_g(torch.ones(4)))
+
+
+def test_a_failed_module_check_stops_the_first_cell_that_builds_it(capsys):
+    from course import CheckFailedEarlier
+
+    ns = _notebook_namespace(
+        "import torch\nfrom redo_lite import nets\nfrom course import check_exercise\n"
+        "class CondInstanceNorm(nets.CondInstanceNorm):\n"
+        "    def forward(self, x, z):\n"
+        "        return x * self.gamma(z) + self.beta(z)  # not normalised\n"
+        'check_exercise("CondInstanceNorm", CondInstanceNorm)\n'
+    )
+    with pytest.raises(CheckFailedEarlier, match="CondInstanceNorm did not pass its check"):
+        exec("layer = CondInstanceNorm(8, 4, 0.8)", ns)
+
+
+def test_a_passing_check_leaves_the_learners_code_in_place(capsys):
+    ns = _notebook_namespace(
+        "from course import check_exercise\nfrom redo_lite.losses import hinge_d\n"
+        'check_exercise("hinge_d", hinge_d)\n'
+    )
+    assert ns["hinge_d"] is losses.hinge_d
+
+
+# ---------------------------------------------------------------------------------------------
+# Every notebook names its exercises near the top, and the one that needs reasoning
+# ---------------------------------------------------------------------------------------------
+LIST_HEAD = "**Exercises in this notebook.**"
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+def test_every_notebook_lists_its_exercises_and_stars_the_reasoning_one(folder):
+    defined: dict[str, list[str]] = {}
+    for stem, name, _, _ in CELLS:
+        defined.setdefault(stem, []).append(name)
+    for path in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")):
+        if path.stem.startswith("00"):
+            continue
+        cells = json.loads(path.read_text())["cells"]
+        lists = [i for i, c in enumerate(cells) if "".join(c["source"]).startswith(LIST_HEAD)]
+        assert len(lists) == 1 and lists[0] <= 3, f"{path.name}: no exercise list near the top"
+        text = "".join(cells[lists[0]]["source"])
+        names = defined[path.stem]
+        for name in names:
+            assert f"`{name}`" in text, f"{path.name}: the list does not name {name}"
+            starred = f"★ `{name}`" in text
+            assert starred == EXERCISES[name].reasoning, f"{path.name}: {name} starred {starred}"
+        assert any(EXERCISES[n].reasoning for n in names), f"{path.name}: no reasoning exercise"

@@ -146,3 +146,33 @@ def test_nbval_reruns_the_solution(path, tmp_path):
         env=env,
     )
     assert r.returncode == 0, r.stdout[-3000:]
+
+
+def test_a_wrong_learner_function_stops_the_first_cell_that_uses_it(tmp_path):
+    """Notebook 02 with a deliberately wrong `compose` put in after the solution: its check prints
+    CHECK FAIL, and the first later cell that calls compose stops with CheckFailedEarlier, so no
+    figure or number is made from it; no cell after that one runs."""
+    src = ROOT / "solutions" / "02_generative_process.ipynb"
+    nb = nbformat.read(src, as_version=4)
+    solution = next(
+        i for i, c in enumerate(nb.cells) if c.source.startswith("def compose(masks, layers):")
+    )
+    wrong = "def compose(masks, layers):\n    return (masks[:, :, None] * layers).mean(1)  # wrong"
+    nb.cells.insert(solution + 1, nbformat.v4.new_code_cell(wrong))
+    path = tmp_path / src.name
+    nbformat.write(nb, path)
+    with pytest.raises(pm.PapermillExecutionError, match="STOPPED: compose did not pass its check"):
+        pm.execute_notebook(
+            str(path), str(path), kernel_name="python3", cwd=str(src.parent), progress_bar=False
+        )
+    out = nbformat.read(path, as_version=4)
+    code = [c for c in out.cells if c.cell_type == "code"]
+    check = next(i for i, c in enumerate(code) if 'check_exercise("compose"' in c.source)
+    first_use = next(i for i, c in enumerate(code) if i > check and "compose(" in c.source)
+    printed = "".join(o.get("text", "") for o in code[check].outputs)
+    assert "CHECK FAIL: compose" in printed and "likely cause" in printed
+    errors = [i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs)]
+    assert errors == [first_use], errors
+    (err,) = [o for o in code[first_use].outputs if o.output_type == "error"]
+    assert err.ename == "CheckFailedEarlier" and "compose did not pass its check" in err.evalue
+    assert all(c.execution_count is None for c in code[first_use + 1 :])

@@ -77,17 +77,26 @@ def rewrite_links(text: str, page: Path, src: Path) -> str:
     return LINK.sub(fix, text)
 
 
+GRADER = "course"  # the course's grader, a package of its own beside redo_lite
+
+
 def api_modules(only: list[str] | None) -> list[str]:
     names = sorted(
         p.stem if p.is_file() else p.name
         for p in (ROOT / "redo_lite").iterdir()
         if (p.suffix == ".py" and not p.stem.startswith("_"))
         or (p.is_dir() and (p / "__init__.py").exists())
-    )
+    ) + [GRADER]
     return [n for n in names if only is None or n in only]
 
 
 def api_page(module: str) -> str:
+    if module == GRADER:
+        return (
+            f"# {GRADER}\n\nThe course's grader and notebook helpers (not the method). Source: "
+            f"[`{GRADER}/`]({REPO_URL}/tree/main/{GRADER})\n\n```{{eval-rst}}\n"
+            f".. automodule:: {GRADER}\n   :members:\n   :undoc-members:\n```\n"
+        )
     path = f"redo_lite/{module}" + ("" if (ROOT / "redo_lite" / module).is_dir() else ".py")
     return (
         f"# redo_lite.{module}\n\n"

@@ -8,59 +8,34 @@ it). A failure on an image output (B,3,H,W, B,1,H,W or a label map) also shows e
 their difference side by side when the check runs in a notebook.
 
 The exercises themselves (reference, inputs, output names, mistakes) are registered in
-:mod:`redo_lite.course.exercises`; a notebook cell calls ``check_exercise("hinge_d", hinge_d)``.
+:mod:`course.exercises` (one module per notebook); a notebook cell calls
+``check_exercise("hinge_d", hinge_d)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from .registry import Exercise, Mistake, ParametersDiffer, exercises
+
+__all__ = [
+    "CheckFailedEarlier",
+    "Exercise",
+    "FailedCheck",
+    "Mistake",
+    "ParametersDiffer",
+    "check",
+    "check_exercise",
+    "check_module",
+    "use_reference",
+]
+
 MISSING = object()  # a dict key the learner's output does not have
-
-
-@dataclass
-class Mistake:
-    """A typical wrong answer. ``fn`` is a wrong implementation with the exercise's interface (the
-    learner's output matching its output, within the exercise's tolerance, triggers the
-    diagnosis); ``test(got, expected)`` instead recognises a family of wrong outputs, and
-    ``example`` is one wrong implementation of that family (the tests feed it to the check)."""
-
-    diagnosis: str
-    fn: Callable | None = None
-    test: Callable[[Any, Any], bool] | None = None
-    example: Callable | None = None
-
-
-@dataclass
-class Exercise:
-    """One exercise of the course: what to compare the learner's code with, on which inputs.
-
-    ``inputs``: zero-argument builders, called after ``torch.manual_seed(seed)``, once per run (so
-    an in-place change cannot leak from one run into the next). ``outputs``: the names of a tuple
-    output's items (or the one output's name). ``wrap(candidate)``: turns the learner's object
-    (a module class, a training step) into a function of the inputs; plain functions need none.
-    ``split(output)``: a dict of named parts of one output (e.g. channel groups)."""
-
-    name: str
-    notebook: str
-    reference: Callable
-    inputs: tuple[Callable[[], Any], ...]
-    outputs: tuple[str, ...] = ()
-    atol: float = 1e-5
-    rtol: float = 1e-5
-    seed: int = 0
-    wrap: Callable[[Any], Callable] | None = None
-    split: Callable[[Any], dict] | None = None
-    mistakes: tuple[Mistake, ...] = field(default_factory=tuple)
-
-
-class ParametersDiffer(Exception):
-    """The learner's module cannot take the reference's weights (names or shapes differ)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,7 +245,7 @@ def diff_figure(title: str, expected, got, max_items: int = 4):
     are drawn in the course's label colours (``redo_lite.viz.colorize``), with a legend."""
     import matplotlib.pyplot as plt
 
-    from ..viz import PALETTE, colorize
+    from redo_lite.viz import PALETTE, colorize
 
     kind = image_like(expected)
     e, g = _as_tensor(expected).detach().cpu(), _as_tensor(got).detach().cpu()
@@ -377,9 +352,7 @@ def check(
     ``None`` and ``name`` is a registered function exercise, its names and mistakes are used.
     ``show``: draw expected vs yours for a failing image output (default: only in a notebook)."""
     if mistakes is None or names is None:
-        from .exercises import EXERCISES
-
-        ex = EXERCISES.get(name)
+        ex = exercises().get(name)
         if ex is not None and ex.wrap is None and len(ex.inputs) == len(inputs_fn):
             names = ex.outputs if names is None else names
             mistakes = ex.mistakes if mistakes is None else mistakes
@@ -467,11 +440,17 @@ def _stop_quietly(e: BaseException, name: str, failed: bool = False) -> None:
     import linecache
     from pathlib import Path
 
-    package = str(Path(__file__).resolve().parents[1])  # redo_lite: the course's own frames
+    import redo_lite
+
+    # the course's own frames and redo_lite's: the line to show is the learner's
+    ours_dirs = (
+        str(Path(__file__).resolve().parent),
+        str(Path(redo_lite.__file__).resolve().parent),
+    )
     where, tb = None, e.__traceback__
     while tb is not None:  # the innermost frame that is not the course's nor a library's
         file = tb.tb_frame.f_code.co_filename
-        ours = str(Path(file).resolve()).startswith(package) if file.endswith(".py") else False
+        ours = file.endswith(".py") and str(Path(file).resolve()).startswith(ours_dirs)
         if not ours and not any(s in file for s in ("site-packages", "dist-packages")):
             where = tb
         tb = tb.tb_next
@@ -536,9 +515,7 @@ def check_module(
             f"  {str(e).splitlines()[0][:300]}"
         )
         return False
-    from .exercises import EXERCISES
-
-    ex = EXERCISES.get(name)
+    ex = exercises().get(name)
     return check(
         name,
         yours,
@@ -556,14 +533,17 @@ def check_exercise(name: str, yours, show: bool | None = None) -> bool:
 
     ``yours``: the function, or for a module exercise the class (or an instance built with the
     same arguments as the reference). Prints ``CHECK PASS``/``FAIL``/``TODO``; returns True on
-    a pass."""
-    from .exercises import EXERCISES
-
+    a pass. On a failure, every name of the calling namespace (the notebook's) bound to ``yours``
+    is bound to a :class:`FailedCheck` in its place, so that the first later cell that uses it
+    stops with a message instead of printing numbers or figures that contradict the text."""
+    EXERCISES = exercises()
     if name not in EXERCISES:
         raise KeyError(f"no exercise named {name!r}; the course has: {', '.join(EXERCISES)}")
+    if isinstance(yours, FailedCheck):  # the check run again without the code run again
+        yours = yours.yours
     ex = EXERCISES[name]
     wrap = ex.wrap or (lambda fn: fn)
-    return check(
+    passed = check(
         ex.name,
         wrap(yours),
         wrap(ex.reference),
@@ -579,3 +559,69 @@ def check_exercise(name: str, yours, show: bool | None = None) -> bool:
         ],
         show=show,
     )
+    namespace = sys._getframe(1).f_globals
+    if passed:
+        FAILED.pop(name, None)
+    else:
+        FAILED[name] = yours
+        for key, value in list(namespace.items()):
+            if value is yours and not key.startswith("_"):
+                namespace[key] = FailedCheck(name, yours, key)
+    return passed
+
+
+# ---------------------------------------------------------------------------------------------
+# A failed check stays visible: the later cells that use the learner's code stop
+# ---------------------------------------------------------------------------------------------
+FAILED: dict[str, Any] = {}  # exercise name -> the learner's code whose last check failed
+
+
+class CheckFailedEarlier(RuntimeError):
+    """A cell used a learner's function or class whose check failed."""
+
+
+class FailedCheck:
+    """Stands in for the learner's function or class ``yours`` after its check failed: calling
+    it (or building the class) raises :class:`CheckFailedEarlier` with what to do, so that no
+    number or figure computed from code known to be wrong reaches the page. Running the
+    exercise's cell again binds the name to the new code; ``use_reference(name)`` binds it to
+    the course's reference."""
+
+    def __init__(self, name: str, yours, key: str):
+        self.name, self.yours, self.key = name, yours, key
+
+    def message(self) -> list[str]:
+        return [
+            f"STOPPED: {self.key} did not pass its check (CHECK FAIL: {self.name}, above), and "
+            "this cell uses it.",
+            "  Whatever it computed here would contradict the text, so the cell stops before any "
+            "number or figure.",
+            f"  Fix {self.key}, run its cell and its check again; or, to go on with the course's "
+            "own version, run",
+            f'    from course import use_reference; use_reference("{self.name}")',
+            "  and then this cell again.",
+        ]
+
+    def __call__(self, *args, **kwargs):
+        lines = self.message()
+        e = CheckFailedEarlier("\n".join(lines))
+        e._render_traceback_ = lambda: lines  # IPython shows the message, not a traceback
+        raise e
+
+    def __repr__(self) -> str:
+        return f"<{self.key}: failed its check ({self.name}); calling it stops the cell>"
+
+
+def use_reference(name: str, namespace: dict | None = None):
+    """Bind the notebook's name of exercise ``name`` to the course's reference (the one the checks
+    compare with), saying so loudly, and return it: the way on after a failed check."""
+    ex = exercises()[name]
+    namespace = sys._getframe(1).f_globals if namespace is None else namespace
+    keys = [k for k, v in namespace.items() if isinstance(v, FailedCheck) and v.name == name]
+    for key in keys or [name]:
+        namespace[key] = ex.reference
+    print(
+        f"USING THE REFERENCE for {name}: the cells below run the course's own {name}, "
+        "not yours (your version failed its check)."
+    )
+    return ex.reference

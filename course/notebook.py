@@ -28,8 +28,8 @@ def env(name: str, default):
 @torch.no_grad()
 def redraw_with(nets: dict, image: torch.Tensor, region: int, z: torch.Tensor) -> torch.Tensor:
     """One image (3,H,W in [-1,1]) with ``region`` redrawn from z (n, z_dim): 3,H,W in [0,1]."""
-    from ..data import to_unit
-    from ..process import redraw_all
+    from redo_lite.data import to_unit
+    from redo_lite.process import redraw_all
 
     x = image[None]
     masks = nets["F"](x)
@@ -254,7 +254,7 @@ def plot_areas(run, ax=None):
 
     import matplotlib.pyplot as plt
 
-    from ..viz import PALETTE
+    from redo_lite.viz import PALETTE
 
     rows = read_log(run)
     evals = [r for r in rows if r["kind"] in ("eval", "areas")]
@@ -319,7 +319,7 @@ def pick_run(run=None, shipped: str = SHIPPED, barely: float = 0.5) -> tuple[str
     of it would then describe an untrained F, not ReDO."""
     from pathlib import Path
 
-    from ..checkpoint import load
+    from redo_lite.checkpoint import load
 
     if run is None or str(run).strip() == "":
         asked = "USE_SHIPPED = True or no run folder given"
@@ -404,17 +404,21 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
 # ---------------------------------------------------------------------------------------------
 # Pictures in one call: a row of panels, and the paper's Figure 2 with its columns named
 # ---------------------------------------------------------------------------------------------
-def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **imshow):
+def show_row(
+    panels, titles, title=None, legend=None, size=2.6, show=True, min_range=None, **imshow
+):
     """One row of pictures, each with its title. A 3,H,W float tensor is an image in [-1, 1]; an
     integer H,W tensor a label map in the course's region colours (``legend``: the name of each
     colour, drawn once beside the row); a bool H,W tensor a framed white-on-black map (white: true,
     said in its title); a float H,W tensor
-    a map with its colour bar (``imshow`` keywords such as cmap, vmin, vmax). ``show=False``
-    returns the figure undrawn, to add to it."""
+    a map with its colour bar (``imshow`` keywords such as cmap, vmin, vmax). ``min_range``: the
+    least span of a float map's own colour scale (centred on its values), so that a map that is
+    flat, or flat but for rounding, is drawn as one colour and not stretched into speckle.
+    ``show=False`` returns the figure undrawn, to add to it."""
     import matplotlib.pyplot as plt
 
-    from ..data import to_unit
-    from ..viz import PALETTE
+    from redo_lite.data import to_unit
+    from redo_lite.viz import PALETTE
 
     fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels) + 1, size + 0.4))
     for ax, p, t in zip(list(getattr(axes, "flat", [axes])), panels, titles, strict=True):
@@ -427,8 +431,18 @@ def show_row(panels, titles, title=None, legend=None, size=2.6, show=True, **ims
         elif not p.is_floating_point():
             ax.imshow(PALETTE[p.long() % len(PALETTE)].numpy(), interpolation="nearest")
         else:
-            im = ax.imshow(p.numpy(), interpolation="nearest", **{"cmap": "viridis", **imshow})
-            fig.colorbar(im, ax=ax, fraction=0.046)
+            scale = {}
+            lo, hi = p.min().item(), p.max().item()
+            if min_range and "vmin" not in imshow and hi - lo < min_range:
+                mid = (lo + hi) / 2
+                scale = {"vmin": mid - min_range / 2, "vmax": mid + min_range / 2}
+            im = ax.imshow(
+                p.numpy(), interpolation="nearest", **{"cmap": "viridis", **scale, **imshow}
+            )
+            bar = fig.colorbar(im, ax=ax, fraction=0.046)
+            ticks = bar.ax.yaxis.get_major_formatter()
+            if hasattr(ticks, "set_useOffset"):  # no "+1.234e-1" above the bar, over the title
+                ticks.set_useOffset(False)
         ax.set_title(t, fontsize=10)
         if p.dtype == torch.bool:  # a frame, so that a white region at the edge shows its border
             ax.set_xticks([]), ax.set_yticks([])
@@ -453,7 +467,7 @@ def show_redraw_grid(nets, images, gt, n_z: int = 4, title: str = "", names=None
     names the colours (``names``: the ground truth's labels)."""
     import matplotlib.pyplot as plt
 
-    from ..viz import PALETTE, redraw_grid
+    from redo_lite.viz import PALETTE, redraw_grid
 
     n = len(nets["G"].gens)
     tile = images.shape[-1] + 1

@@ -1,12 +1,17 @@
-"""What the notebooks import in one line: the checks (``check_exercise``), fast-mode parameters,
-the course folder, colored-2-MNIST, pictures, the z explorer and training curves.
+"""The course's grader and notebook helpers, apart from the method (``redo_lite``): the checks
+(``check_exercise``), fast-mode parameters, the course folder, colored-2-MNIST, pictures, the z
+explorer and training curves.
 
-    from redo_lite.course import check_exercise
+    from course import check_exercise
     check_exercise("hinge_d", hinge_d)  # CHECK PASS, or CHECK FAIL: what differs, the likely cause
+
+Each notebook's exercises live in ``course/exercises/nbNN.py`` (see docs/authoring.md).
 """
 
 from .checks import (
+    CheckFailedEarlier,
     Exercise,
+    FailedCheck,
     Mistake,
     check,
     check_exercise,
@@ -14,6 +19,7 @@ from .checks import (
     compare_one,
     diff_figure,
     pair_outputs,
+    use_reference,
 )
 from .exercises import EXERCISES
 from .notebook import (
@@ -36,6 +42,8 @@ from .notebook import (
 
 __all__ = [
     "EXERCISES",
+    "CheckFailedEarlier",
+    "FailedCheck",
     "Exercise",
     "Mistake",
     "benchmark_note",
@@ -57,6 +65,7 @@ __all__ = [
     "show",
     "show_redraw_grid",
     "show_row",
+    "use_reference",
     "z_explorer",
     "z_sweep",
 ]
