@@ -35,7 +35,9 @@ class Exercise:
     output's items (or the one output's name). ``wrap(candidate)``: turns the learner's object
     (a module class, a training step) into a function of the inputs; plain functions need none.
     ``split(output)``: a dict of named parts of one output (e.g. channel groups). ``reasoning``:
-    the exercise's answer is not on the page; the learner derives it from the method."""
+    the exercise's answer is not on the page; the learner derives it from the method.
+    ``package``: where the package computes what the exercise rebuilds (a dotted name), when the
+    reference is not itself the package's function (the README's notebook -> module table)."""
 
     name: str
     notebook: str
@@ -49,6 +51,7 @@ class Exercise:
     split: Callable[[Any], dict] | None = None
     mistakes: tuple[Mistake, ...] = field(default_factory=tuple)
     reasoning: bool = False
+    package: str = ""
 
 
 class ParametersDiffer(Exception):

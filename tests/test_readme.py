@@ -47,3 +47,25 @@ def test_every_docs_link_in_the_readme_exists():
     assert not set(missing) - ALONGSIDE, f"README links to missing pages: {missing}"
     if missing:
         pytest.skip(f"README links to {missing}, not in this checkout yet")
+
+
+def test_the_readmes_method_map_is_written_from_the_registry_and_current():
+    """README's "Where the method is": the method's line count and the notebook -> module table
+    come from tools/method_map.py; a stale README (a renamed function, a new exercise, a changed
+    line count) fails here until the tool is run."""
+    from conftest import load_script
+
+    mm = load_script("tools/method_map.py")
+    assert mm.main(["--check"]) == 0, "run: python3 tools/method_map.py"
+    stale = README.replace("<!-- lines:method -->", "<!-- lines:method -->1", 1)
+    assert mm.render(stale) == README  # the tool writes the count back, whatever stood there
+    assert mm.method_lines() > 300
+
+
+def test_the_method_map_names_only_what_exists():
+    from conftest import load_script
+
+    mm = load_script("tools/method_map.py")
+    assert callable(mm.resolve("redo_lite.step.train_step"))
+    with pytest.raises(AttributeError):
+        mm.resolve("redo_lite.step.no_such_function")

@@ -134,6 +134,7 @@ def _grey(got, expected) -> bool:
 register(
     Exercise(
         name="random_colours",
+        package="data_prep.c2mnist.random_colours",
         notebook="01_data",
         reference=_random_colours,
         inputs=(lambda: np.random.default_rng(0),),

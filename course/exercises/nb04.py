@@ -189,6 +189,7 @@ def _right_in_the_end_only(got, expected) -> bool:
 register(
     Exercise(
         name="power_iteration",
+        package="torch.nn.utils.parametrizations.spectral_norm",
         notebook="04_hinge_and_discriminator",
         reference=_power_iteration,
         inputs=(lambda: torch.randn(20, 30, generator=gen(0)),),

@@ -126,6 +126,7 @@ def _object_second(logits, t):
 register(
     Exercise(
         name="masks_from_logits",
+        package="redo_lite.nets.MaskNet",
         notebook="06_mask_network",
         reference=masks_from_logits,
         inputs=(_logits(1, 30), _logits(3, 31), lambda: 2.0),

@@ -139,6 +139,7 @@ def _reference_train_step(nets_, opts, x_gen, x_real, z, lambda_z):
 register(
     Exercise(
         name="train_step",
+        package="redo_lite.step.train_step",
         notebook="08_training",
         reference=_reference_train_step,
         inputs=(

@@ -95,6 +95,7 @@ def _iou_with_areas(pred, gt, n, union_of):
 register(
     Exercise(
         name="per_image_iou",
+        package="redo_lite.metrics.score",
         notebook="09_evaluation",
         reference=_per_image_iou,
         inputs=(lambda: iou_case()[0], lambda: iou_case()[1], lambda: 3),

@@ -44,6 +44,7 @@ def _first_axis_channels(segmim):
 register(
     Exercise(
         name="flower_mask",
+        package="data_prep.flowers.flower_mask",
         notebook="10_flowers_gpu",
         reference=_flower_mask,
         inputs=(_segmentation_image,),

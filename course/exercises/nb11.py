@@ -37,6 +37,7 @@ def _supervised_loss(masks, labels):
 register(
     Exercise(
         name="supervised_loss",
+        package="beyond.supervised.train_supervised",
         notebook="11_where_redo_stands",
         reference=_supervised_loss,
         inputs=(lambda: supervised_case()[0], lambda: supervised_case()[1]),
