@@ -213,7 +213,9 @@ SELF_TRAIN_SHARE = 0.1  # of a timed run (--minutes M): ReDO 0.9 M, then self-tr
 PHASE_FOLDER = "selftrained"  # RUN/selftrained: the self-trained model, a run folder of its own
 
 
-def self_train_phase(run_dir, data_dir, steps: int, seconds: float | None, seed: int = 0) -> dict:
+def self_train_phase(
+    run_dir, data_dir, steps: int, seconds: float | None, seed: int = 0, images: int | None = None
+) -> dict:
     """Self-training as the phase after ReDO (``train`` with a config whose ``self_train_steps``
     is above 0, unless ``--no-self-train``): RUN's selected F self-trained into RUN/selftrained.
     RUN itself, ReDO's model, is left as it is. A phase that finished before is not run again
@@ -228,7 +230,7 @@ def self_train_phase(run_dir, data_dir, steps: int, seconds: float | None, seed:
     if out.is_dir() and not out.is_symlink():
         _clear_unfinished(out)
     record = self_train_run(
-        run_dir, data_dir, out, steps, seed=seed, seconds=seconds, progress=True
+        run_dir, data_dir, out, steps, images, seed=seed, seconds=seconds, progress=True
     )
     return {**record, "out": str(out)}
 
