@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from redo_lite.beyond.baselines import centre_box, grabcut, kmeans_colour  # noqa: E402
-from redo_lite.data import ImageFolderData  # noqa: E402
 from redo_lite.beyond.iem import iem  # noqa: E402
+from redo_lite.data import ImageFolderData  # noqa: E402
 from redo_lite.metrics import score  # noqa: E402
 
 SIGMA_SCALES = (1.0, 1.6, 2.4, 3.2)  # times the paper's sigma scaled to the image (5 * H/128)

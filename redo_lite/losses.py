@@ -19,7 +19,7 @@ L2 norms (official code, ``train.py``: ``wrecZ · ((z - netZ(hGen.sum(1)))**2).m
 Not in the paper: a floor on each region's share of the pixels (``area_floor_loss``), which the
 Trainer adds to F's gradient when a run sets ``area_floor`` (``redo_lite/train.py``,
 ``AreaFloor``) so that a region cannot park as a faint tint that wins no pixel; off in every
-preset (measured in docs/c2mnist.md).
+preset (measured in docs/log/c2mnist.md).
 """
 
 from __future__ import annotations
