@@ -146,3 +146,11 @@ def test_the_real_results_drive_the_real_pages(tmp_path, capsys):
     for page in changed:
         assert page in stale
         assert span("shipped:models.c2mnist-cpu.test.iou", "0.877") in (root / page).read_text()
+
+
+def test_a_span_shown_as_code_is_an_example_and_left_alone(tmp_path):
+    example = "`" + span("NAME:PATH", "0.902") + "`"
+    root = repo(tmp_path, {}, {"docs/contributing.md": f"write {example}\n"})
+    assert figures.main(["--root", str(root), "--check"]) == 0
+    assert figures.main(["--root", str(root)]) == 0
+    assert (root / "docs/contributing.md").read_text() == f"write {example}\n"

@@ -11,7 +11,8 @@ The path is dotted keys and list indices into ``benchmarks/results/NAME.json``; 
 item of a list (or value of a table), and a ``min:``, ``max:`` or ``count>=X:`` prefix reduces
 those values to one.
 The format is a Python format spec (default: ``.3f`` for a fraction, the value as written
-otherwise). The text between the marks is the generator's: edit the JSON, never the page.
+otherwise). The text between the marks is the generator's: edit the JSON, never the page. A span
+right after a backtick is an example shown as code, and is left alone.
 
     python3 tools/figures.py            # rewrite the spans of every page
     python3 tools/figures.py --check    # write nothing; exit 1 naming each page and figure
@@ -110,11 +111,18 @@ def render(v, fmt: str | None) -> str:
     return str(v)
 
 
+def shown_as_code(text: str, m: re.Match) -> bool:
+    """A span right after a backtick is an example written as code."""
+    return m.start() > 0 and text[m.start() - 1] == "`"
+
+
 def fill(text: str, results: Path, where: str, cache: dict) -> tuple[str, list[str]]:
     """The page with every span rewritten, and one line per span whose text changes."""
     changes = []
 
     def sub(m):
+        if shown_as_code(text, m):
+            return m.group(0)
         line = text.count("\n", 0, m.start()) + 1
         new = render(value(m.group("ref"), results, cache, f"{where}:{line}"), m.group("fmt"))
         if new != m.group("text"):
@@ -138,7 +146,7 @@ def main(argv=None) -> int:
             rel = page.relative_to(root).as_posix()
             text = page.read_text()
             new, diff = fill(text, root / RESULTS, rel, cache)
-            spans += len(SPAN.findall(text))
+            spans += sum(not shown_as_code(text, m) for m in SPAN.finditer(text))
             changes += diff
             if new != text and not a.check:
                 page.write_text(new)

@@ -138,7 +138,7 @@ def set_badge(nb, rel_path: str):
 
 BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "# HINT:"
 MIN_LEAK = 16  # a solution line this long (stripped) must not appear in a learner copy
-HINT_RATIO = 0.75  # nor a hint this similar to one (difflib), the rule of course_depth.py
+HINT_RATIO = 0.75  # nor a hint this similar to one (difflib)
 
 
 class ExerciseError(ValueError):
