@@ -77,7 +77,8 @@ def test_self_trained_model_holds_on_the_official_variant(tmp_path, size):
 
 def test_the_self_trained_model_is_the_redo_model_self_trained():
     """checkpoints/c2mnist-cpu holds what ReDO alone learnt; c2mnist-cpu-selftrained's F is its F
-    after ``python -m redo_lite self-train`` (recorded in self_train.json), with the same G and D."""
+    after ``python -m redo_lite self-train`` (recorded in self_train.json), with the same G and
+    D."""
     record = json.loads((SELFTRAINED / "self_train.json").read_text())
     assert record["source"] == "checkpoints/c2mnist-cpu/best.pt" and record["steps"] > 0
     assert not (SHIPPED / "self_train.json").exists()
