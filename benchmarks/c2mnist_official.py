@@ -8,11 +8,16 @@ maps against the full-resolution ground truth: digit IoU with each image's best 
 official convention) and with one permutation for the whole set.
 
     python benchmarks/c2mnist_official.py [--run checkpoints/c2mnist-cpu] [--sizes 32 64 128]
+        [--json benchmarks/results/c2mnist_official.json]
+
+``--json`` writes the figures into that file under the run's name (other runs' entries stay), with
+the command that printed them: the source of these figures on the pages.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -75,6 +80,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--root", type=Path, default=ROOT / "data", help="where the variants are built")
     ap.add_argument("--target", type=float, default=0.85)
+    ap.add_argument("--json", type=Path, help="also write the figures into this file")
     a = ap.parse_args(argv)
     results = {}
     for size in a.sizes:
@@ -93,6 +99,28 @@ def main(argv=None):
     reached = [size for size, s in results.items() if s["iou"] >= a.target]
     figures = ", ".join(f"{k} px {v['iou']:.3f}" for k, v in results.items())
     print(f"{a.run}: digit IoU >= {a.target} at {len(reached)} of {len(results)} sizes ({figures})")
+    if a.json:
+        write_json(a, results)
+
+
+def write_json(a, results: dict) -> None:
+    command = ["python3 benchmarks/c2mnist_official.py", "--run", a.run, "--images", a.images]
+    command += ["--seed", a.seed, "--sizes", *a.sizes]
+    old = json.loads(a.json.read_text()) if a.json.exists() else {}
+    runs = old.get("runs", {})
+    runs[a.run] = {
+        "command": " ".join(map(str, command)),
+        "sizes": {
+            str(size): {
+                "images": s["images"],
+                **{k: round(float(s[k]), 4) for k in ("acc", "iou", "iou_split")},
+            }
+            for size, s in results.items()
+        },
+    }
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+    print(f"figures written to {a.json}")
 
 
 if __name__ == "__main__":

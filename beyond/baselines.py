@@ -6,12 +6,31 @@
   region.
 * ``grabcut``: OpenCV's GrabCut (colour models + graph cut) initialised with a centred box; where it
   finds no foreground at all, the initial box is kept.
+
+scikit-learn and OpenCV are side material, not dependencies of the package: the ``baselines``
+extra installs them (``pip install -e ".[baselines]"``; the ``lab`` extra includes it).
+``require()`` says in one line what is missing and how to install it.
 """
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import torch
+
+NEEDS = {"sklearn": "scikit-learn", "cv2": "opencv-python-headless"}  # module: package
+
+
+def require(*modules: str) -> None:
+    """Raise ``ModuleNotFoundError`` with one line naming the missing packages of the baselines
+    (all of them when none is named) and the command that installs them."""
+    missing = [NEEDS[m] for m in modules or NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ModuleNotFoundError(
+            f"the classic baselines (notebook 11) need {' and '.join(missing)}, which the package "
+            'does not install: pip install -e ".[baselines]" (the lab extra includes it)'
+        )
 
 
 def _uint8(images: torch.Tensor) -> np.ndarray:
@@ -27,6 +46,7 @@ def centre_box(images: torch.Tensor, frac: float = 0.5) -> torch.Tensor:
 
 
 def kmeans_colour(images: torch.Tensor, regions: int, seed: int = 0) -> torch.Tensor:
+    require("sklearn")
     from sklearn.cluster import KMeans
 
     out = []
@@ -39,6 +59,7 @@ def kmeans_colour(images: torch.Tensor, regions: int, seed: int = 0) -> torch.Te
 
 
 def grabcut(images: torch.Tensor, frac: float = 0.8, iterations: int = 5) -> torch.Tensor:
+    require("cv2")
     import cv2
 
     out = []

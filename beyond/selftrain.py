@@ -2,7 +2,7 @@ r"""Self-training: F trained on its own masks, snapped to the image's colour edg
 paper; the CPU preset's last phase and ``python -m redo_lite self-train``).
 
 ReDO finds the regions, but in a CPU budget F's edges stay loose: it learns how thick an object is
-from what D accepts, not where the image's colours change (docs/c2mnist.md). One round of
+from what D accepts, not where the image's colours change (docs/log/c2mnist.md). One round of
 self-training tightens them, with no ground truth:
 
 1. F's soft masks on training images are filtered by a joint bilateral filter guided by the

@@ -364,7 +364,7 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
         return (
             f"no benchmark recorded yet on this copy ({path} does not exist): the figures measured "
             "for this preset, each with the command that printed it, are in docs/results.md "
-            '("The benchmark": several seeds trained from scratch) and docs/cpu-preset.md'
+            '("From scratch": several seeds trained from scratch) and docs/log/cpu-preset.md'
         )
     try:
         top = json.loads(path.read_text())

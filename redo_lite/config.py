@@ -285,8 +285,8 @@ def check_settings(d: dict) -> dict:
     return out
 
 
-# Settings of earlier releases, measured and removed (docs/c2mnist.md: they did not help). A saved
-# config that holds one at its "off" value still loads; one that used it is refused by name.
+# Settings of earlier releases, measured and removed (docs/log/c2mnist.md: they did not help). A
+# saved config that holds one at its "off" value still loads; one that used it is refused by name.
 RETIRED = {
     "hard_masks": False,
     "impurity_weight": 0.0,
@@ -313,7 +313,7 @@ PRESETS: dict[str, Config] = {
     # critic 32 channels wide (it sees 1-pixel errors at the digits' edges), and a moving average
     # of F's weights evaluated beside the live F; a region that wins under 1% of the pixels
     # restarts the run, however much soft mask it keeps; bf16 autocast where the CPU has bf16
-    # instructions (half the step time on one core, docs/c2mnist.md); and, as a phase after
+    # instructions (half the step time on one core, docs/log/c2mnist.md); and, as a phase after
     # ReDO that `train` runs into RUN/selftrained, F self-trained on its own masks filtered by
     # the images' colours (beyond/selftrain.py; not in the paper).
     "c2mnist-cpu": Config(

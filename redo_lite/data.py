@@ -149,7 +149,7 @@ def preprocess(img: Image.Image, size: int, resample=DOWNSCALE) -> Image.Image:
     where nearest neighbour keeps one source pixel in every k x k block and drops strokes that
     fall between them. On colored-2-MNIST drawn the official way at 128 px and brought to 32 px,
     the best any 32 px labelling can do against the 128 px ground truth (a perfect labeller,
-    ``benchmarks/preprocessing.py``) is docs/c2mnist.md's "one preprocessing" table. The data
+    ``benchmarks/probes/preprocessing.py``) is docs/c2mnist.md's "one preprocessing" table. The data
     sets' own builders (``data_prep.flowers``, ``.cub``, ``.lfw``) keep the official code's
     nearest neighbour (``resample=Image.NEAREST``): that defines the data, as in the paper.
     """

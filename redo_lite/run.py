@@ -129,7 +129,7 @@ def segment_image(
     the image's size, by ``upsample``: ``"guided"`` (``guided_upsample``, the default),
     ``"bilinear"`` (soft masks resized bilinearly, labels taken after) or ``"nearest"`` (labels
     resized with nearest neighbour). docs/c2mnist.md measures the three
-    (``benchmarks/preprocessing.py``)."""
+    (``benchmarks/probes/preprocessing.py``)."""
     img = to_rgb(img)
     soft = segment_soft(F, img, size, resample)
     w, h = img.size

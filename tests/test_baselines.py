@@ -44,3 +44,29 @@ def test_supervised_f_learns_from_a_few_labels(tiny_c2mnist):
     rows = supervised_curve(cfg, train, test, ks=[16], steps=80)
     untrained = supervised_curve(cfg, train, test, ks=[16], steps=0)
     assert rows[0]["k"] == 16 and rows[0]["iou"] > 0.5 > untrained[0]["iou"]
+
+
+def test_without_the_baselines_extra_each_baseline_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    import pytest
+    from redo_lite.beyond import baselines
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):  # as if the baselines extra were not installed
+        return None if name in ("sklearn", "cv2") else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    x, _ = picture(b=1)
+    with pytest.raises(ModuleNotFoundError, match=r"need scikit-learn, which .*\[baselines\]"):
+        kmeans_colour(x, 2)
+    with pytest.raises(ModuleNotFoundError, match=r"need opencv-python-headless, which"):
+        grabcut(x)
+    with pytest.raises(ModuleNotFoundError) as e:
+        baselines.require()
+    assert str(e.value).count("\n") == 0
+    assert "scikit-learn and opencv-python-headless" in str(e.value)
+    assert centre_box(x).shape == (1, 32, 32)  # needs neither
+    monkeypatch.undo()
+    baselines.require()  # installed here (the dev extra includes the baselines extra)

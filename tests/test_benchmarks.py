@@ -1,4 +1,5 @@
-"""The diagnostic scripts under benchmarks/ on tiny inputs (their figures are in the README)."""
+"""The scripts under benchmarks/ and the research probes under benchmarks/probes/, on tiny inputs
+(their figures are in benchmarks/results/ and the pages written from it)."""
 
 import json
 import re
@@ -18,7 +19,7 @@ def load_script(name):
 
 
 def test_critic_probe_paints_one_region_with_another_regions_mean_colour():
-    probe = load_script("critic_probe")
+    probe = load_script("probes/critic_probe")
     x = torch.rand(2, 3, 4, 4) * 2 - 1
     gt = torch.zeros(2, 4, 4, dtype=torch.long)
     gt[:, :2, :2], gt[:, 2:, 2:] = 1, 2
@@ -34,7 +35,8 @@ def test_critic_probe_paints_one_region_with_another_regions_mean_colour():
 def test_critic_probe_runs_on_a_trained_run(tiny_c2mnist, tmp_path, capsys):
     run = tmp_path / "run"
     Trainer(tiny_config(), tiny_c2mnist, run, seed=0, progress=False).fit(steps=3)
-    load_script("critic_probe").main([str(run), "--data", str(tiny_c2mnist), "--images", "8"])
+    args = [str(run), "--data", str(tiny_c2mnist), "--images", "8"]
+    load_script("probes/critic_probe").main(args)
     out = capsys.readouterr().out
     for edit in ("real", "even digit erased", "odd digit erased"):
         assert edit in out
@@ -103,7 +105,7 @@ def test_c2mnist_benchmark_stops_a_seed_at_its_mark(tiny_c2mnist, tmp_path, caps
 
 
 def test_edge_errors_counts_halo_lost_and_swapped_pixels():
-    e = load_script("edge_errors")
+    e = load_script("probes/edge_errors")
     gt = torch.zeros(1, 6, 6, dtype=torch.long)
     gt[0, 1:4, 1] = 1  # a vertical even stroke
     gt[0, 1, 2] = 1  # ... with a hook: (2, 2) is a corner pixel
@@ -149,7 +151,7 @@ def test_runs_table_names_runs_that_share_a_folder_name_by_their_parent(
     for parent in ("a", "b"):
         run = tmp_path / parent / "seed0"
         Trainer(tiny_config(), tiny_c2mnist, run, seed=0, progress=False).fit(steps=2)
-    load_script("runs_table").main([str(tmp_path / p / "seed0") for p in ("a", "b")])
+    load_script("probes/runs_table").main([str(tmp_path / p / "seed0") for p in ("a", "b")])
     names = [line.split("|")[1].strip() for line in capsys.readouterr().out.splitlines()[2:]]
     assert names == ["a/seed0", "b/seed0"]
 
@@ -159,11 +161,45 @@ def test_filter_passes_scores_F_and_a_centred_box_pass_by_pass(tmp_path, capsys)
     data = bench.build_drawn(tmp_path / "poly", "polygons", bench.polygon_sample, 11, 16, (8, 6, 2))
     run = tmp_path / "run"
     Trainer(tiny_config(regions=2), data, run, progress=False).fit(steps=2)
-    out = load_script("filter_passes").main(
+    out = load_script("probes/filter_passes").main(
         ["--run", str(run), "--data", str(data), "--passes", "1", "4"]
     )
     assert set(out) == {"F", "centred box"} and all(set(r) == {0, 1, 4} for r in out.values())
     assert all(0 <= v <= 1 for r in out.values() for v in r.values())
-    box = load_script("filter_passes").centred_box(1, 2, 16)[0]
+    box = load_script("probes/filter_passes").centred_box(1, 2, 16)[0]
     assert box[1].sum() == 64 and torch.equal(box.sum(0), torch.ones(16, 16))
     assert "P=4" in capsys.readouterr().out
+
+
+def test_benchmarks_readme_has_one_line_per_script_and_the_probes_live_apart():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks"
+    scripts = {
+        p.relative_to(root).as_posix()
+        for p in [*root.glob("*.py"), *root.glob("*.sh"), *(root / "probes").glob("*.py")]
+    }
+    rows = re.findall(r"^\| `([\w/]+\.(?:py|sh))` \|", (root / "README.md").read_text(), re.M)
+    assert sorted(rows) == sorted(scripts)  # one row each, none for a script that is gone
+    probes = {"critic_probe", "f_resolution", "filter_passes", "preprocessing", "edge_errors"}
+    assert {p.stem for p in (root / "probes").glob("*.py")} == probes | {"runs_table"}
+
+
+def test_shipped_writes_both_models_figures_with_their_commands(tmp_path, capsys):
+    from data_prep.c2mnist import build
+
+    data = tmp_path / "c2mnist32"
+    build(data, size=32, seed=0, n_train=4, n_val=4, n_test=16)
+    out = tmp_path / "shipped.json"
+    assert load_script("shipped").main(["--data", str(data), "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert set(figures["models"]) == {"c2mnist-cpu", "c2mnist-cpu-selftrained"}
+    for name, m in figures["models"].items():
+        assert m["command"].endswith(f"--run checkpoints/{name} --data data/c2mnist32")
+        assert m["test"]["images"] == 16 and 0 <= m["test"]["iou"] <= 1
+        assert m["wrong_pixels"]["wrong"] >= m["wrong_pixels"]["halo"] >= 0
+    assert 0 <= figures["all_background"]["iou"] < 0.2
+    printed = capsys.readouterr().out
+    assert "checkpoints/c2mnist-cpu (ReDO alone): test IoU" in printed
+    missing = load_script("shipped").main(["--data", str(tmp_path / "none")])
+    assert missing == 1 and "no data set here" in capsys.readouterr().out

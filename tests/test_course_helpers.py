@@ -51,8 +51,8 @@ def test_pick_run_warns_when_the_run_barely_trained(tmp_path):
 def test_benchmark_note_without_a_file_or_with_a_bad_one(tmp_path):
     note = benchmark_note(tmp_path / "none.json")
     assert note.startswith("no benchmark recorded yet")
-    assert all((ROOT / doc).exists() for doc in ("docs/results.md", "docs/cpu-preset.md"))
-    assert "docs/results.md" in note and "docs/cpu-preset.md" in note  # where the figures are
+    assert all((ROOT / doc).exists() for doc in ("docs/results.md", "docs/log/cpu-preset.md"))
+    assert "docs/results.md" in note and "docs/log/cpu-preset.md" in note  # where the figures are
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json")
     assert "unreadable" in benchmark_note(bad)

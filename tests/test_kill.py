@@ -52,6 +52,22 @@ def rows(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def logged(run) -> int:
+    """Complete rows in the run's log (a row being written has no newline yet)."""
+    path = run / "metrics.jsonl"
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def wait_for(condition, what: str, bound: float = 600.0, poll: float = 0.05) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``bound`` seconds, a bound
+    far above the few seconds it takes on an idle machine."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {bound:.0f} s for {what}")
+        time.sleep(poll)
+
+
 @pytest.mark.slow
 def test_sigkill_and_restart_end_where_an_uninterrupted_run_ends(tiny_c2mnist, tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
@@ -67,23 +83,24 @@ def test_sigkill_and_restart_end_where_an_uninterrupted_run_ends(tiny_c2mnist, t
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        # wait until it trains (the log grows), then kill it at a random moment: checkpoints are
-        # written every 2 steps, so many kills land in or next to a write
-        t0 = time.time()
-        while time.time() - t0 < 60 and proc.poll() is None:
-            if (killed / "metrics.jsonl").exists() and len(rows(killed)) > (
-                steps_at_restart[-1] if steps_at_restart else 0
-            ):
-                break
-            time.sleep(0.05)
-        time.sleep(rnd.uniform(0.0, 0.6))
+        # wait until it has trained past the last restart and its first last.pt exists (a
+        # condition, with a generous bound for a loaded machine), then kill it at a random
+        # moment: checkpoints are written every 2 steps, so many kills land in or next to a write
+        before = steps_at_restart[-1] if steps_at_restart else 0
+
+        def trained(proc=proc, before=before):
+            done = proc.poll() is not None
+            return done or ((killed / "last.pt").exists() and logged(killed) > before)
+
+        wait_for(trained, f"run {kills}: a new log row and last.pt")
+        time.sleep(rnd.uniform(0.0, 0.6))  # the kill's moment, drawn: not a wait for anything
         if proc.poll() is not None:  # finished before we could kill it
             break
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
         state = ckpt.load(killed / "last.pt")  # always a complete checkpoint
-        steps_at_restart.append(len(rows(killed)))
+        steps_at_restart.append(logged(killed))
         assert state["step"] <= 40
     assert kills >= 3
     subprocess.run(

@@ -39,16 +39,6 @@ def outputs(nb) -> list[str]:
     ]
 
 
-def test_learner_notebooks_are_current():
-    r = subprocess.run(
-        [sys.executable, "tools/make_learner_notebooks.py", "--check"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
-
-
 def test_there_is_a_learner_copy_of_every_solution():
     assert [p.name for p in SOLUTIONS] == [p.name for p in LEARNER] and len(SOLUTIONS) >= 10
 
@@ -137,7 +127,7 @@ def test_nbval_reruns_the_solution(path, tmp_path):
             "--nbval-lax",
             "--nbval-current-env",
             "--nbval-cell-timeout",
-            "600",
+            "3600",  # a bound against a hang: a cell's minutes grow on a busy machine
             str(path),
         ],
         cwd=ROOT,

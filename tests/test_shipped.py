@@ -44,6 +44,11 @@ def test_shipped_model_reaches_the_target_on_the_test_split(tmp_path):
     assert redo["images"] == 1000 and redo["iou"] >= 0.90, redo
     selftrained = evaluate_run(SELFTRAINED, tmp_path / "c2mnist32", "test")
     assert selftrained["iou"] > redo["iou"], selftrained
+    # the figures the pages show (benchmarks/results/shipped.json) are these models' own
+    shown = json.loads((ROOT / "benchmarks" / "results" / "shipped.json").read_text())["models"]
+    for name, got in (("c2mnist-cpu", redo), ("c2mnist-cpu-selftrained", selftrained)):
+        for key in ("iou", "acc"):
+            assert shown[name]["test"][key] == pytest.approx(got[key], abs=1e-4), (name, key)
 
 
 @pytest.mark.parametrize("size", [32, 64])

@@ -354,7 +354,7 @@ def test_a_time_budget_sets_the_bars_end_and_a_run_that_used_it_says_so(tiny_c2m
 
     t._progress_bar = spy
     out = t.fit(minutes=0.05)
-    assert out["finished"] and 0 < out["minutes"] * 60 < 30
+    assert out["finished"] and 0 < out["minutes"] * 60 < 300  # 3 s asked; 10**6 steps take hours
     assert seen[0].total < 10**5  # the budget's end, not the 10**6-step cap
     short = Trainer(tiny_config(steps=3), tiny_c2mnist, tmp_path / "s", progress=False).fit()
     assert short["finished"] and short["step"] == 3

@@ -5,10 +5,11 @@ an API reference page per ``redo_lite`` module, rendered by Sphinx + myst-nb int
     bash tools/build_site.sh --check          # ... then open every page in Chromium and check it
     bash tools/build_site.sh --fast --only 02 04 --docs data-format --api nets   # a small build
 
-Steps: (1) stage the sources in ``_build/site/src`` (README as the front page, ``docs/*.md``,
-generated API pages); (2) execute each ``solutions/NN_*.ipynb`` with papermill into the staging
-folder, with a note at its top saying how its outputs were made (executed copies are reused
-while the notebook and the package are unchanged); (3) ``sphinx-build`` with ``site/conf.py``.
+Steps: (1) stage the sources in ``_build/site/src`` (README as the front page, the reference and
+guides ``docs/*.md``, the research log ``docs/log/*.md``, generated API pages); (2) execute each
+``solutions/NN_*.ipynb`` with papermill into the staging folder, with a note at its top saying how
+its outputs were made (executed copies are reused while the notebook and the package are
+unchanged); (3) ``sphinx-build`` with ``site/conf.py``.
 Links from a page to a repository file that is not on the site go to that file on GitHub.
 """
 
@@ -115,20 +116,27 @@ def stage_pages(src: Path, docs: list[str] | None, api: list[str] | None) -> dic
     # the diagrams the notebooks show (../notebooks/figures/*.svg from solutions/ and notebooks/)
     shutil.copytree(ROOT / "notebooks" / "figures", src / "notebooks" / "figures")
     for path in sorted((ROOT / "docs").iterdir()):
-        if path.is_dir():
-            shutil.copytree(path, src / "docs" / path.name)
-    pages = [p for p in sorted((ROOT / "docs").glob("*.md")) if docs is None or p.stem in docs]
+        if path.is_dir():  # figures, and the research log (its pages are staged below)
+            shutil.copytree(path, src / "docs" / path.name, ignore=shutil.ignore_patterns("*.md"))
+    # the reference and guides (docs/*.md) and the research log (docs/log/*.md); --docs names a
+    # page by its path under docs/ without .md (data-format, log/cpu-preset)
+    pages = [
+        p.relative_to(ROOT / "docs")
+        for p in sorted((ROOT / "docs").rglob("*.md"))
+        if docs is None or p.relative_to(ROOT / "docs").with_suffix("").as_posix() in docs
+    ]
     for path in pages:
-        (src / "docs" / path.name).write_text(path.read_text())
+        (src / "docs" / path).parent.mkdir(parents=True, exist_ok=True)
+        (src / "docs" / path).write_text((ROOT / "docs" / path).read_text())
     modules = api_modules(api)
     for m in modules:
         (src / "api" / f"{m}.md").write_text(api_page(m))
     readme = (ROOT / "README.md").read_text()
     (src / "index.md").write_text(readme + "\n" + (ROOT / "site" / "toc.md").read_text())
-    for page in [src / "index.md", *(src / "docs" / p.name for p in pages)]:
+    for page in [src / "index.md", *(src / "docs" / p for p in pages)]:
         rel = page.relative_to(src)
         page.write_text(local_badges(rewrite_links(page.read_text(), rel, src), len(rel.parts) - 1))
-    return {"docs": [p.stem for p in pages], "api": modules}
+    return {"docs": [p.with_suffix("").as_posix() for p in pages], "api": modules}
 
 
 # --------------------------------------------------------------------------------------------

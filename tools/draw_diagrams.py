@@ -2,6 +2,7 @@
 
     python tools/draw_diagrams.py            # all of them
     python tools/draw_diagrams.py --check    # exit 1 if a committed diagram is not what it draws
+    python tools/draw_diagrams.py --check --only nb03_redraw_pipeline.svg   # some of them
 
 Each ``tools/diagrams/nbXX_*.py`` module has ``FIGURES = {"name.svg": draw}``; ``draw(path)`` writes
 one file.
@@ -36,8 +37,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "notebooks" / "figures")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="these diagrams (file names) only")
     a = ap.parse_args(argv)
     todo = figures()
+    if a.only:
+        unknown = sorted(set(a.only) - set(todo))
+        if unknown:
+            print(f"error: no diagram named {', '.join(unknown)} (tools/diagrams/nb*.py)")
+            return 1
+        todo = {name: todo[name] for name in a.only}
     if not a.check:
         for name, draw in todo.items():
             draw(a.out / name)

@@ -7,13 +7,14 @@ copy keeps the block's scaffold: ``raise NotImplementedError("exercise: <hint> â
 indentation (the step comments) and one blank per top-level statement: ``a = ...`` for an
 assignment, ``return ...`` for a return, ``...`` for anything else (a call, a loop and its body).
 Outputs, execution counts and widget state are stripped from both copies, and the "Open in Colab"
-badge points at each copy; the Colab install cell is written from the repository address in
-pyproject.toml ``[project.urls]``. How to write an exercise: docs/authoring.md.
+badge points at each copy; the Colab install cell, and the badges of README.md's course table, are
+written from the repository address in pyproject.toml ``[project.urls]``. How to write an
+exercise: docs/authoring.md.
 
     python tools/make_learner_notebooks.py           # write notebooks/
-    python tools/make_learner_notebooks.py --check   # write nothing; exit 1 when notebooks/ is
-        # stale, a solution carries outputs, or a learner copy gives a solution line away (or a
-        # hint nearly equal to one) or does not compile
+    python tools/make_learner_notebooks.py --check   # write nothing; exit 1 when notebooks/ or
+        # the README's badges are stale, a solution carries outputs, or a learner copy gives a
+        # solution line away (or a hint nearly equal to one) or does not compile
 """
 
 from __future__ import annotations
@@ -54,6 +55,20 @@ BADGE = (
     "(https://colab.research.google.com/github/{repo}/blob/main/{path})"
 )
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+BADGE_PATH = re.compile(r"/blob/[^/)]+/((?:notebooks|solutions)/[^)#?]+\.ipynb)")
+
+
+def readme_badges(text: str) -> str:
+    """The README with every "Open in Colab" badge written from ``REPO`` for the notebook it
+    names, so that a fork changes one line of pyproject.toml."""
+
+    def fix(m):
+        path = BADGE_PATH.search(m.group(0))
+        return BADGE.format(repo=REPO, path=path.group(1)) if path else m.group(0)
+
+    return BADGE_RE.sub(fix, text)
+
+
 INSTALL_MARK = "# Colab only:"
 INSTALL_CELL = """\
 # Colab only: fetch the course and install it beside Colab's own torch (does nothing elsewhere)
@@ -123,7 +138,7 @@ def set_badge(nb, rel_path: str):
 
 BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "# HINT:"
 MIN_LEAK = 16  # a solution line this long (stripped) must not appear in a learner copy
-HINT_RATIO = 0.75  # nor a hint this similar to one (difflib), the rule of course_depth.py
+HINT_RATIO = 0.75  # nor a hint this similar to one (difflib)
 
 
 class ExerciseError(ValueError):
@@ -324,6 +339,13 @@ def main(argv=None) -> int:
                 stale.append(path.relative_to(root))
                 if not a.check:
                     path.write_text(text)
+    readme = root / "README.md"
+    if readme.exists():
+        text = readme.read_text()
+        if readme_badges(text) != text:
+            stale.append(readme.relative_to(root))
+            if not a.check:
+                readme.write_text(readme_badges(text))
     extra = {p.name for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")} - {
         p.name for p in solutions
     }

@@ -11,7 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle  # noqa: E402
 
 # one palette for the whole course: the same thing has the same colour in every diagram
 COLOURS = {
@@ -22,6 +22,10 @@ COLOURS = {
     "data": "#e8e8e8",  # images, masks, tensors
     "loss": "#c9a6e0",  # losses
     "note": "#ffffff",
+    "sigma": "#fff0a8",  # the σ estimate of spectral norm (not one of the four networks)
+    "grad": "#c0392b",  # gradients
+    "disk": "#fdf1c7",  # files in a run folder
+    "fixed": "#dccb9f",  # a fixed operation, nothing learned (IEM's blur inpainter)
 }
 plt.rcParams.update({"svg.hashsalt": "redo-course", "font.size": 11, "font.family": "DejaVu Sans"})
 
@@ -73,6 +77,16 @@ def arrow(
     if text:
         mx, my = (start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1]
         ax.text(mx, my, text, ha="center", va="bottom", fontsize=fontsize, color=colour)
+
+
+def picture(ax, rgb, x0, y0, size, zorder=3, frame=False):
+    """An image (H, W, 3 array of colours in [0, 1]) drawn pixel for pixel in the square of side
+    ``size`` whose lower-left corner is (x0, y0), with a thin frame if asked."""
+    ax.imshow(rgb, extent=(x0, x0 + size, y0, y0 + size), interpolation="nearest", zorder=zorder)
+    if frame:
+        ax.add_patch(
+            Rectangle((x0, y0), size, size, fill=False, edgecolor="#333333", lw=1.0, zorder=3)
+        )
 
 
 def legend(ax, items: dict, loc="lower right"):

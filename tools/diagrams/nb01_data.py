@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from .common import arrow, box, canvas, legend, save
+from .common import arrow, box, canvas, legend, picture, save
 
 # the label colours of redo_lite.viz.PALETTE (0 background, 1 even digit, 2 odd digit)
 LABEL = {0: "#1a1a1a", 1: "#f2991a", 2: "#33b3f2"}
@@ -71,12 +71,7 @@ def _toy(ax, x, y, size, rgb_of):
     lab[4:11, 6:8] = 2
     lab[4:6, 6:10] = 2  # a "7" (odd digit), painted over it
     img = np.array([rgb_of[k] for k in range(3)])[lab]
-    ax.imshow(
-        img,
-        extent=(x - size / 2, x + size / 2, y - size / 2, y + size / 2),
-        interpolation="nearest",
-        zorder=3,
-    )
+    picture(ax, img, x - size / 2, y - size / 2, size)
 
 
 def painting(path):

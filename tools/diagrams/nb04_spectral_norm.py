@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from .common import arrow, box, canvas, legend, save
-
-SIGMA = "#fff0a8"  # the σ estimate (not one of the four networks)
+from .common import COLOURS, arrow, box, canvas, legend, save
 
 
 def power_iteration(path):
@@ -33,7 +31,7 @@ def power_iteration(path):
         fontsize=9.5,
         style="italic",
     )
-    box(ax, 4.0, 1.2, 3.0, 0.8, "$\\sigma(W) \\approx u^\\top W v$", SIGMA, fontsize=11)
+    box(ax, 4.0, 1.2, 3.0, 0.8, "$\\sigma(W) \\approx u^\\top W v$", COLOURS["sigma"], fontsize=11)
     # the estimate, once the steps are done: down from v, clear of the labels
     ax.plot([6.6, 6.6], [3.95, 1.2], color="#333333", lw=1.2)
     arrow(ax, (6.6, 1.2), (5.55, 1.2))
@@ -48,7 +46,7 @@ def power_iteration(path):
         fontweight="bold",
     )
     box(ax, 9.8, 4.4, 1.8, 0.9, "raw weight\nW (learned)", "data", fontsize=9)
-    box(ax, 12.5, 4.4, 2.2, 0.9, "one power-iteration\nstep (u kept)", SIGMA, fontsize=9)
+    box(ax, 12.5, 4.4, 2.2, 0.9, "one power-iteration\nstep (u kept)", COLOURS["sigma"], fontsize=9)
     box(ax, 15.2, 4.4, 1.8, 0.9, "$W / \\sigma(W)$", "data", fontsize=10)
     arrow(ax, (10.7, 4.4), (11.4, 4.4))
     arrow(ax, (13.6, 4.4), (14.3, 4.4))
@@ -65,7 +63,9 @@ def power_iteration(path):
         style="italic",
     )
     legend(
-        ax, {"tensors": "data", "the σ estimate": SIGMA, "discriminator D": "D"}, loc="lower left"
+        ax,
+        {"tensors": "data", "the σ estimate": COLOURS["sigma"], "discriminator D": "D"},
+        loc="lower left",
     )
     save(fig, path)
 

@@ -7,8 +7,6 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from .common import COLOURS, arrow, box, canvas, save
 
-GRAD = "#c0392b"  # gradients, in both panels
-
 
 def _grad(ax, start, end, rad=0.0):
     ax.add_patch(
@@ -17,7 +15,7 @@ def _grad(ax, start, end, rad=0.0):
             end,
             arrowstyle="-|>",
             mutation_scale=13,
-            color=GRAD,
+            color=COLOURS["grad"],
             linewidth=1.6,
             linestyle=(0, (4, 3)),
             connectionstyle=f"arc3,rad={rad}",
@@ -92,7 +90,7 @@ def draw_two_steps(path):
         "∇($\\mathcal{L}_G + \\mathcal{L}_z$) reaches every $G_k$ and F, "
         "through D (D is not stepped)",
         fontsize=9.5,
-        color=GRAD,
+        color=COLOURS["grad"],
         ha="center",
     )
     ax.text(
@@ -100,7 +98,7 @@ def draw_two_steps(path):
         top + 0.25,
         "∇$\\mathcal{L}_z$ reaches δ, and G and F through it",
         fontsize=9.5,
-        color=GRAD,
+        color=COLOURS["grad"],
         ha="center",
     )
     ax.text(2.5, top + 0.6, "then: step F, G, δ", fontsize=11, fontweight="bold", ha="center")
@@ -150,7 +148,12 @@ def draw_two_steps(path):
     arrow(ax, (12.5, base + 2.75), (12.95, base + 2.75))
     _grad(ax, (14.7, base + 2.1), (12.0, base + 2.25), rad=-0.3)
     ax.text(
-        13.6, base + 0.7, "∇$\\mathcal{L}_D$ reaches D only", fontsize=9.5, color=GRAD, ha="center"
+        13.6,
+        base + 0.7,
+        "∇$\\mathcal{L}_D$ reaches D only",
+        fontsize=9.5,
+        color=COLOURS["grad"],
+        ha="center",
     )
     ax.text(2.5, base + 0.7, "then: step D", fontsize=11, fontweight="bold", ha="center")
     # ---------------------------------------------------------------- legend
@@ -163,7 +166,7 @@ def draw_two_steps(path):
         Patch(facecolor=COLOURS["Z"], edgecolor="#333333", label="δ, the z-encoder"),
         Patch(facecolor=COLOURS["loss"], edgecolor="#333333", label="losses"),
         Line2D([], [], color="#333333", label="forward"),
-        Line2D([], [], color=GRAD, linestyle=(0, (4, 3)), label="gradient"),
+        Line2D([], [], color=COLOURS["grad"], linestyle=(0, (4, 3)), label="gradient"),
         Patch(facecolor="none", edgecolor="#555555", linestyle=":", label="runs, not stepped"),
     ]
     ax.legend(

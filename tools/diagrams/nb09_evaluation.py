@@ -13,7 +13,7 @@ from matplotlib.patches import Patch, Rectangle
 from redo_lite.metrics import permutation_tables
 from redo_lite.viz import PALETTE
 
-from .common import arrow, canvas, save
+from .common import arrow, canvas, picture, save
 
 NAMES = ("background", "even digit", "odd digit")
 
@@ -38,13 +38,7 @@ def _toy(swap: tuple[int, int, int], noise: int, seed: int) -> tuple[torch.Tenso
 
 def _map(ax, labels: torch.Tensor, x: float, y: float, size: float, title: str = ""):
     """A label map drawn as coloured cells, lower-left corner (x, y), side ``size``."""
-    ax.imshow(
-        PALETTE[labels].numpy(),
-        extent=(x, x + size, y, y + size),
-        interpolation="nearest",
-        zorder=2,
-    )
-    ax.add_patch(Rectangle((x, y), size, size, fill=False, edgecolor="#333333", lw=1.0, zorder=3))
+    picture(ax, PALETTE[labels].numpy(), x, y, size, zorder=2, frame=True)
     if title:
         ax.text(x + size / 2, y + size + 0.15, title, ha="center", va="bottom", fontsize=10)
 

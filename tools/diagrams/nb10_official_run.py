@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from matplotlib.patches import Rectangle
 
-from .common import arrow, box, canvas, legend, save
-
-DISK = "#fdf1c7"  # files in the run folder
+from .common import COLOURS, arrow, box, canvas, legend, save
 
 
 def official_run(path):
@@ -51,7 +49,7 @@ def official_run(path):
     ]
     for i, (name, what) in enumerate(files):
         y = 8.4 - 1.3 * i
-        box(ax, 12.7, y, 2.8, 0.8, name, DISK, fontsize=10)
+        box(ax, 12.7, y, 2.8, 0.8, name, COLOURS["disk"], fontsize=10)
         ax.text(12.7, y - 0.6, what, ha="center", fontsize=8.5, style="italic")
     arrow(ax, (9.1, 6.4), (11.3, 5.8))  # best.pt
     ax.plot([2.3, 2.3], [4.0, 3.55], color="#333333", lw=1.3)
@@ -72,7 +70,7 @@ def official_run(path):
             "training": "G",
             "model selection": "loss",
             "collapse and restart": "D",
-            "files that outlive the machine": DISK,
+            "files that outlive the machine": COLOURS["disk"],
         },
         loc="upper left",
     )

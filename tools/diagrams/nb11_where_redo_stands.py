@@ -8,8 +8,6 @@ from matplotlib.patches import Patch, Rectangle
 
 from .common import COLOURS, arrow, box, canvas, legend, save
 
-FIXED = "#dccb9f"  # a fixed operation, nothing learned (IEM's blur inpainter)
-
 
 def _panel(ax, y0, h, text):
     ax.add_patch(Rectangle((0.2, y0), 16.6, h, facecolor="#fbfbfb", edgecolor="#999999"))
@@ -54,7 +52,7 @@ def iem_vs_redo(path):
     arrow(ax, (2.2, y), (2.9, y))
     box(ax, 7.0, y, 2.4, 1.1, "known pixels\n$1 - M_k$", "data", fontsize=10)
     arrow(ax, (5.1, y), (5.8, y))
-    box(ax, 9.9, y, 2.0, 1.1, "inpainter φ\n(a fixed blur)", FIXED, fontsize=10)
+    box(ax, 9.9, y, 2.0, 1.1, "inpainter φ\n(a fixed blur)", COLOURS["fixed"], fontsize=10)
     arrow(ax, (8.2, y), (8.9, y))
     box(
         ax,
@@ -92,7 +90,7 @@ def iem_vs_redo(path):
             ("mask network F (learned)", "F"),
             ("region generator $G_k$ (learned)", "G"),
             ("discriminator D (learned)", "D"),
-            ("fixed, not learned", FIXED),
+            ("fixed, not learned", COLOURS["fixed"]),
             ("objective", "loss"),
             ("tensors", "data"),
         )
@@ -155,10 +153,16 @@ def method_map(path):
         fontweight="bold",
     )
     entries = [
-        (3.9, 4.5, "centred box", "objects sit in the middle", FIXED),
-        (7.7, 4.5, "k-means on colour", "a region is one colour", FIXED),
-        (3.9, 2.0, "GrabCut", "told a box around the object;\none colour model per region", FIXED),
-        (7.7, 2.0, "IEM", "the rest of the image cannot\npredict the object", FIXED),
+        (3.9, 4.5, "centred box", "objects sit in the middle", COLOURS["fixed"]),
+        (7.7, 4.5, "k-means on colour", "a region is one colour", COLOURS["fixed"]),
+        (
+            3.9,
+            2.0,
+            "GrabCut",
+            "told a box around the object;\none colour model per region",
+            COLOURS["fixed"],
+        ),
+        (7.7, 2.0, "IEM", "the rest of the image cannot\npredict the object", COLOURS["fixed"]),
         (11.3, 3.3, "ReDO", "an object can be redrawn on\nits own (a GAN)", "F"),
         (14.8, 3.3, "IEM + SegNet", "a network trained on\nIEM's masks", "F"),
         (13.0, 7.6, "supervised F", "ReDO's F trained with\ncross-entropy on k images", "loss"),
@@ -180,7 +184,7 @@ def method_map(path):
     legend(
         ax,
         {
-            "nothing learned": FIXED,
+            "nothing learned": COLOURS["fixed"],
             "learned without labels": "F",
             "learned from labels": "loss",
         },

@@ -1,18 +1,22 @@
 """Can the mask network represent colored-2-MNIST at 32 px? Supervised F (k labelled images, the
 same optimiser settings) with the preset's full-resolution F against the official two halvings.
 
-    python benchmarks/f_resolution.py [--k 16] [--steps 150] [--lr 1e-3]
+    python3 benchmarks/probes/f_resolution.py [--k 16] [--steps 150] [--lr 1e-3]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import torch
 
-from beyond.supervised import supervised_curve
-from redo_lite.config import get_preset
-from redo_lite.data import ImageFolderData
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository
+
+from beyond.supervised import supervised_curve  # noqa: E402
+from redo_lite.config import get_preset  # noqa: E402
+from redo_lite.data import ImageFolderData  # noqa: E402
 
 
 def main(argv=None):

@@ -1,16 +1,19 @@
 """Summarise run folders: settings that differ from a preset, steps, minutes, restarts, and the best
 validation scores (with the digit-by-digit IoU under one permutation at that point).
 
-    python benchmarks/runs_table.py runs/e* [--preset c2mnist-cpu]
+    python3 benchmarks/probes/runs_table.py runs/e* [--preset c2mnist-cpu]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from redo_lite.config import Config, get_preset
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository
+
+from redo_lite.config import Config, get_preset  # noqa: E402
 
 
 def main(argv=None):

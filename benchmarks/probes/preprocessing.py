@@ -14,7 +14,7 @@ full-resolution ground truth (digit IoU, per-image best permutation):
   neighbour sampled another pixel there; area averaging keeps a share of every pixel).
 * with ``--run``: that model through ``segment_image``, each downscale, each way back.
 
-    python benchmarks/preprocessing.py [--images 300] [--run checkpoints/c2mnist-cpu]
+    python3 benchmarks/probes/preprocessing.py [--images 300] [--run checkpoints/c2mnist-cpu]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from data_prep.c2mnist import load_mnist, make_sample  # noqa: E402

@@ -1,8 +1,10 @@
 """What the colour filter of self-training makes of a run's masks, pass by pass: the object IoU of
-F's own labels and of its masks filtered 1, 2, 4, ... times (``redo_lite.bilateral.colour_filter``),
-and, as a floor, of a centred box filtered as many times (what the filter finds with no ReDO).
+F's own labels and of its masks filtered 1, 2, 4, ... times
+(``redo_lite.bilateral.colour_filter``), and, as a floor, of a centred box filtered as many
+times (what the filter finds with no ReDO).
 
-    python benchmarks/filter_passes.py --run RUN --data DIR [--passes 1 8 16 32] [--images 300]
+    python3 benchmarks/probes/filter_passes.py --run RUN --data DIR [--passes 1 8 16 32]
+        [--images 300]
 
 Scored on the validation split (the images the self-training phase decides by) with the course's
 metric (``redo_lite.metrics.score``: per image, best permutation, mean over object regions). No F is
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from redo_lite.bilateral import colour_filter  # noqa: E402

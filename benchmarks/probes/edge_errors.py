@@ -3,7 +3,7 @@ digit's edge, and of which kind (a halo of background taken as digit, a digit pi
 background, one digit taken for the other), with the halo split by how many of a background
 pixel's 4 neighbours are digit (1: along a straight stroke; 2-4: in a corner, a notch, a hole).
 
-    python benchmarks/edge_errors.py --run checkpoints/c2mnist-cpu [--data data/c2mnist32]
+    python3 benchmarks/probes/edge_errors.py --run checkpoints/c2mnist-cpu [--data data/c2mnist32]
 
 Regions are matched to the ground truth with the split's single best permutation.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F_
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from redo_lite.data import ImageFolderData  # noqa: E402

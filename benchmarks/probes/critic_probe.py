@@ -5,17 +5,21 @@ background's colour) or gives both digits one colour. This script edits real val
 exactly those ways, with the ground-truth masks, and prints D's mean score and the share scored
 "real" (D > 0) for each edit. An edit scoring as high as the real images is one D does not see.
 
-    python3 benchmarks/critic_probe.py runs/bench/seed2 [--data data/c2mnist32] [--images 200]
+    python3 benchmarks/probes/critic_probe.py RUN [--data data/c2mnist32] [--images 200]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import torch
 
-from redo_lite.data import ImageFolderData
-from redo_lite.run import load_run
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository
+
+from redo_lite.data import ImageFolderData  # noqa: E402
+from redo_lite.run import load_run  # noqa: E402
 
 
 def paint(x: torch.Tensor, gt: torch.Tensor, target: int, source: int) -> torch.Tensor:
