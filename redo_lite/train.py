@@ -214,7 +214,7 @@ class Trainer:
                 # 3. count the step; the averaged F follows the live one; NaN stops the run
                 self.after_step(losses, bar)
                 # (time is kept for the self-training at the end, when the preset has one)
-                done = self.step >= steps or self.elapsed >= budget - self._polish_time()
+                done = self.step >= steps or self._time_up(budget - self._polish_time())
                 if self.step % cfg.log_every == 0:
                     self.log_losses(bar)  # 4. the mean losses since the last row
                 if self.step % cfg.eval_every == 0 or done:
@@ -547,9 +547,31 @@ class Trainer:
         return m
 
     def _slice(self, t):
-        """This process's share of a global batch."""
-        b = t.shape[0] // self.world
-        return t[self.rank * b : (self.rank + 1) * b]
+        """This process's share of a global batch of B: B // world images, one more on the first
+        B % world processes (25 over 2 processes: 13 and 12; over 3: 9, 8, 8; over 4: 7, 6, 6, 6).
+        The gradients and the logged losses are weighted by each share (``_share``), so that N
+        processes step as one process on the whole batch."""
+        base, extra = divmod(t.shape[0], self.world)
+        start = self.rank * base + min(self.rank, extra)
+        return t[start : start + base + (self.rank < extra)]
+
+    def _share(self) -> float:
+        """This process's part of the global batch, n_r / B: the weight of its mean losses and of
+        its gradients in the sum over processes (Σ_r n_r/B · mean_r = the mean over all B)."""
+        return len(self._slice(torch.empty(self.cfg.batch))) / self.cfg.batch
+
+    def _time_up(self, budget: float) -> bool:
+        """Whether this fit's time is spent. Under torchrun the answer is one for all processes:
+        the slowest clock's (the elapsed times all-reduced with MAX), so that every process leaves
+        the loop at the same step (each reading its own clock, one would wait forever for the
+        others' next step)."""
+        if self.world == 1 or not math.isfinite(budget):
+            return self.elapsed >= budget
+        import torch.distributed as dist
+
+        t = torch.tensor([self.elapsed], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return t.item() >= budget
 
     def _batch(self):
         idx = self._slice(
@@ -558,22 +580,23 @@ class Trainer:
         return self.train_data.batch(idx)[0].to(self.device, memory_format=self.memory_format)
 
     def _global_mean(self, losses: dict) -> dict:
-        """The logged losses averaged over processes, reduced on this process's device (NCCL has no
-        CPU all-reduce)."""
+        """The logged losses over the whole batch: each process's means weighted by its share and
+        summed, reduced on this process's device (NCCL has no CPU all-reduce)."""
         import torch.distributed as dist
 
         vals = torch.tensor(list(losses.values()), dtype=torch.float64, device=self.device)
-        dist.all_reduce(vals)
-        return dict(zip(losses, (vals / self.world).tolist(), strict=True))
+        dist.all_reduce(vals.mul_(self._share()))
+        return dict(zip(losses, vals.tolist(), strict=True))
 
     def _init_device(self, device: str | None, tf32: bool) -> torch.device:
         """The device, and under torchrun the process group bound to this process's GPU."""
         if self.world > 1:
             import torch.distributed as dist
 
-            if self.cfg.batch % self.world:
+            if self.cfg.batch < self.world:  # a share of 0 images has no mean loss
                 raise ValueError(
-                    f"batch {self.cfg.batch} does not split over {self.world} processes"
+                    f"batch {self.cfg.batch} is smaller than the {self.world} processes: each "
+                    "needs at least one image"
                 )
             use_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
             if use_cuda:
@@ -625,6 +648,8 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.step_nets = {k: DDP(v, device_ids=ids) for k, v in self.step_nets.items()}
+            for net in self.step_nets.values():  # gradients weighted by share, not averaged
+                net.register_comm_hook(self._share(), _weighted_all_reduce)
         if self.compile:
             self.step_nets = {k: torch.compile(v) for k, v in self.step_nets.items()}
         self.F_ema = copy.deepcopy(self.nets["F"]).requires_grad_(False) if self.cfg.f_ema else None
@@ -693,6 +718,15 @@ class Trainer:
 
     def _log_lines(self) -> int:
         return len(self.log_path.read_text().splitlines()) if self.log_path.exists() else 0
+
+
+def _weighted_all_reduce(share: float, bucket):
+    """DDP's gradient all-reduce with each process's gradients weighted by its share of the batch
+    (n_r / B) instead of 1 / world: the global batch need not split evenly."""
+    import torch.distributed as dist
+
+    buf = bucket.buffer().mul_(share)
+    return dist.all_reduce(buf, async_op=True).get_future().then(lambda f: f.value()[0])
 
 
 def _is_test_row(line: str) -> bool:
