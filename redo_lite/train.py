@@ -621,6 +621,9 @@ class Trainer:
         cfg = self.cfg
         train = ImageFolderData(root, "train", cfg.size, cfg.regions, masks="none")
         val = labelled_split(root, "val", cfg, limit=cfg.eval_images)
+        if val is not None and val.holds and self.main:  # a fused folder: say what selects
+            parts = ", ".join(f"{n} {p}" for p, n in val.holds.items())
+            print(f"validation: {len(val)} labelled images of {root}/val: {parts}", file=sys.stderr)
         # the test split is read now as well: a bad file in it stops the run before it trains
         self._test = (root.resolve(), labelled_split(root, "test", cfg)) if self.main else None
         return train, val
@@ -714,6 +717,8 @@ class Trainer:
         fp = {"train": self.train_data.fingerprint()}
         if self.val_data is not None:
             fp["val"] = self.val_data.fingerprint()
+            if self.val_data.holds:  # a fused folder: how many images of each part
+                fp["val"]["holds"] = self.val_data.holds
         return fp
 
     def _log_lines(self) -> int:
