@@ -142,7 +142,8 @@ class Trainer:
     ``step_fn(nets, opts, x_gen, x_real, z, lambda_z) -> dict of floats`` is the ReDO step:
     ``redo_lite.step.train_step`` by default, or the one you wrote in notebook 08. With
     ``compile=True`` the step must back-propagate each of D's hinge terms right after its D call,
-    as ``train_step`` does (see the note there)."""
+    as ``train_step`` does (see the note there); one that does not is stopped at its first step
+    with a TrainingError that says so (``COMPILE_HINT``)."""
 
     def __init__(
         self,
@@ -158,6 +159,8 @@ class Trainer:
         tf32: bool = False,
     ):
         self.cfg, self.run, self.seed, self.step_fn = cfg, Path(run_dir), seed, step_fn
+        if compile:  # a step that a compiled D cannot run is told what to change
+            self.step_fn = _explained_for_compile(step_fn)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's processes
         self.rank = int(os.environ.get("RANK", "0"))
         self.main = self.rank == 0  # rank 0 alone writes files
@@ -723,6 +726,32 @@ class Trainer:
 
     def _log_lines(self) -> int:
         return len(self.log_path.read_text().splitlines()) if self.log_path.exists() else 0
+
+
+COMPILE_HINT = (
+    "--compile: the step's backward found a tensor of D changed in place. A compiled D updates "
+    "spectral norm's power-iteration vectors at every call, so a second D call before the "
+    "backward of the first (one backward of hinge_d(D(x_real), D(fakes))) overwrites what the "
+    "first call saved. Back-propagate each of D's terms right after its D call, as "
+    "redo_lite/step.py does: hinge_d_real(D(x_real)).backward(), then "
+    "hinge_d_fake(D(fakes)).backward() (the same gradient as one backward of the sum); or train "
+    "without --compile"
+)
+
+
+def _explained_for_compile(step_fn):
+    """``step_fn``, with the in-place error a compiled D gives a step that calls D twice before
+    one backward turned into a TrainingError that says what to change (``COMPILE_HINT``)."""
+
+    def step(*args):
+        try:
+            return step_fn(*args)
+        except RuntimeError as e:
+            if "modified by an inplace operation" not in str(e):
+                raise
+            raise TrainingError(f"{COMPILE_HINT} ({e})") from e
+
+    return step
 
 
 def _weighted_all_reduce(share: float, bucket):

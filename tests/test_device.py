@@ -109,3 +109,22 @@ def test_the_z_sweep_and_the_z_explorer_on_a_device():
     torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
     assert first[:4] == b"\x89PNG" and picture.value[:4] == b"\x89PNG"
     assert picture.value != first
+
+
+def test_evaluate_takes_a_device_on_the_command_line(tiny_run, tiny_c2mnist):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "redo_lite", "evaluate", "--run", str(tiny_run)]
+    cmd += ["--data", str(tiny_c2mnist), "--split", "test", "--device"]
+    r = subprocess.run(cmd + ["cpu"], cwd=root, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.splitlines()[-1])
+    assert got["iou"] == pytest.approx(evaluate_run(tiny_run, tiny_c2mnist, "test")["iou"])
+    r = subprocess.run(cmd + ["tpu"], cwd=root, env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and "--device 'tpu': expected cpu, cuda, cuda:N or mps" in r.stderr

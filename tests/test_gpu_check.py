@@ -198,3 +198,14 @@ def test_step_flops_counts_the_step_on_the_meta_device():
     tiny = flops.step_flops(get_preset("tiny"), 2)
     assert tiny > 0 and flops.step_flops(get_preset("tiny"), 4) == 2 * tiny
     assert flops.step_flops(get_preset("flowers-paper"), 2) > 1000 * tiny
+
+
+def test_the_default_slots_fit_one_six_minute_command():
+    """Every step-time slot and part 2 at their defaults fit TOTAL_SECONDS, itself under the
+    machine's 6 minutes a command with room for the device probe and the last lines."""
+    text = SCRIPT.read_text()
+    d = {k: int(v) for k, v in re.findall(r"^(\w+)=\$\{\1:-(\d+)\}", text, re.M)}
+    modes = re.search(r"^STEP_MODES=\$\{STEP_MODES:-([\w ]+)\}", text, re.M).group(1).split()
+    assert modes == ["fp32", "tf32", "amp", "compile"]
+    slots = sum(d["COMPILE_SLOT"] if "compile" in m else d["SLOT"] for m in modes)
+    assert slots + d["TRAIN_SLOT"] + 20 <= d["TOTAL_SECONDS"] <= 360 - 15
