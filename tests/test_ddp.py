@@ -5,6 +5,8 @@ paper's 25 on 2, 3 or 4 processes)."""
 import json
 import math
 import os
+import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -172,3 +174,37 @@ def test_the_minutes_stop_is_one_decision_for_all_processes(tmp_path):
     mp.spawn(_clock_worker, args=(port, tmp_path), nprocs=2, join=True)
     got = [json.loads((tmp_path / f"{r}.json").read_text()) for r in (0, 1)]
     assert got == [[True, False, False], [True, False, False]]
+
+
+def written_torchrun_commands() -> dict:
+    """Every torchrun command that docs/gpu.md and notebook 10 give, as written, by source."""
+    nb = json.loads((ROOT / "solutions" / "10_flowers_gpu.ipynb").read_text())
+    texts = {
+        "docs/gpu.md": (ROOT / "docs" / "gpu.md").read_text(),
+        "notebook 10": "".join("".join(c["source"]) for c in nb["cells"]),
+    }
+    return {k: re.findall(r"torchrun [^`\n]+", t) for k, t in texts.items()}
+
+
+def test_the_written_torchrun_commands_run(paper_runs, tmp_path):
+    """docs/gpu.md's and notebook 10's commands for several GPUs, run as written on gloo CPU
+    processes, only pointed at a small data folder and shrunk (--set, --steps)."""
+    root, want = paper_runs
+    written_by = written_torchrun_commands()
+    assert all(written_by.values()), written_by  # each source gives one at least
+    commands = sorted({c for cs in written_by.values() for c in cs})
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        env["PET_MASTER_PORT"] = str(s.getsockname()[1])  # torchrun's --master-port
+    for i, written in enumerate(commands):
+        args = shlex.split(written)
+        assert "..." not in args, f"not runnable as written: {written}"
+        args[args.index("--data") + 1] = str(root / "shapes16")
+        out = tmp_path / f"run{i}"
+        args[args.index("--out") + 1] = str(out)
+        cmd = args + [a for a in PAPER[2:]]  # the shrunk settings, the preset as written
+        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, (written, r.stderr[-3000:])
+        assert [x[0] for x in losses(out)] == [x[0] for x in want]
