@@ -179,7 +179,7 @@ def test_the_gpu_check_runs_shrunk_on_a_cpu_with_the_images_packages_only(tmp_pa
     assert '"mode": "tf32", "skipped"' in out, shown
     assert "validation IoU" in out and "test: IoU" in out and "s a step" in out, shown
     assert "resuming " in out, shown  # the second training resumed from last.pt
-    assert re.search(r'^\{"images": 8, .*"iou"', out, re.M), shown  # evaluate --device
+    assert re.search(r'^\{"split": "test", "images": 8, .*"iou"', out, re.M), shown  # --device
     assert "== 3. 2 processes" in out, shown
     rows = (tmp_path / "out" / "ddp2" / "metrics.jsonl").read_text()
     assert rows.count('"kind": "train"') == 4
