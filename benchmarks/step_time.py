@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 
 import torch
@@ -25,8 +26,12 @@ from redo_lite.step import make_optimizers, train_step
 from redo_lite.train import Autocast
 
 
-def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> dict:
-    """Time ``train_step`` on the networks wrapped exactly as the Trainer wraps them."""
+def measure(
+    cfg, device, amp: bool, compiled: bool, steps: int, warmup: int, seconds: float = math.inf
+) -> dict:
+    """Time ``train_step`` on the networks wrapped exactly as the Trainer wraps them: ``steps``
+    steps after ``warmup`` ones, or fewer (one at least) once ``seconds`` of timed steps are
+    spent."""
     torch.manual_seed(0)
     nets = {k: v.to(device, memory_format=torch.channels_last) for k, v in build_nets(cfg).items()}
     opts = make_optimizers(cfg, nets)
@@ -49,12 +54,14 @@ def measure(cfg, device, amp: bool, compiled: bool, steps: int, warmup: int) -> 
         one_step()
     sync()
     first = time.perf_counter() - t  # includes compiling, when compiled
-    t = time.perf_counter()
-    for _ in range(steps):
+    t, done = time.perf_counter(), 0
+    while done < steps and (done == 0 or time.perf_counter() - t < seconds):
         one_step()
-    sync()
-    sec = (time.perf_counter() - t) / steps
+        sync()  # (once a step: the time check reads the GPU's time, not the launch queue's)
+        done += 1
+    sec = (time.perf_counter() - t) / done
     out = {
+        "steps": done,
         "ms_per_step": round(1000 * sec, 1),
         "images_per_s": round(cfg.batch / sec, 1),
         "warmup_s": round(first, 1),
@@ -70,6 +77,9 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, help="batch size (default: the preset's)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument(
+        "--seconds", type=float, default=math.inf, help="stop timing after this long (1 step min)"
+    )
     ap.add_argument("--threads", type=int)
     ap.add_argument("--modes", nargs="+", default=["fp32", "tf32", "amp", "compile", "amp+compile"])
     a = ap.parse_args(argv)
@@ -90,7 +100,8 @@ def main(argv=None):
     )
     for mode in a.modes:
         if "tf32" in mode and device.type != "cuda":
-            continue  # TF32 exists on GPUs only
+            print(json.dumps({"mode": mode, "skipped": "TF32 exists on GPUs only"}), flush=True)
+            continue
         if device.type == "cuda":  # fp32 means fp32, as the Trainer without --tf32
             torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = "tf32" in mode
         r = measure(
@@ -100,6 +111,7 @@ def main(argv=None):
             compiled="compile" in mode,
             steps=a.steps,
             warmup=a.warmup,
+            seconds=a.seconds,
         )
         print(json.dumps({"mode": mode, **r}), flush=True)
 

@@ -27,13 +27,15 @@ def env(name: str, default):
 # ---------------------------------------------------------------------------------------------
 @torch.no_grad()
 def redraw_with(nets: dict, image: torch.Tensor, region: int, z: torch.Tensor) -> torch.Tensor:
-    """One image (3,H,W in [-1,1]) with ``region`` redrawn from z (n, z_dim): 3,H,W in [0,1]."""
+    """One image (3,H,W in [-1,1]) with ``region`` redrawn from z (n, z_dim): 3,H,W in [0,1] on the
+    CPU, whatever device the networks are on."""
     from redo_lite.data import to_unit
     from redo_lite.process import redraw_all
 
-    x = image[None]
+    dev = next(nets["F"].parameters()).device
+    x = image[None].to(dev)
     masks = nets["F"](x)
-    return to_unit(redraw_all(x, masks, nets["G"](masks, z[None]))[0, region])
+    return to_unit(redraw_all(x, masks, nets["G"](masks, z[None].to(dev)))[0, region]).cpu()
 
 
 @torch.no_grad()
@@ -60,7 +62,7 @@ def z_sweep(
 def _png(img: torch.Tensor, scale: int = 6) -> bytes:
     from PIL import Image
 
-    arr = (img.clamp(0, 1) * 255).byte().permute(1, 2, 0).numpy()
+    arr = (img.clamp(0, 1) * 255).byte().permute(1, 2, 0).cpu().numpy()
     pil = Image.fromarray(arr).resize((arr.shape[1] * scale, arr.shape[0] * scale), Image.NEAREST)
     buf = io.BytesIO()
     pil.save(buf, format="PNG")
@@ -473,7 +475,7 @@ def show_redraw_grid(nets, images, gt, n_z: int = 4, title: str = "", names=None
     tile = images.shape[-1] + 1
     grid = redraw_grid(nets, images, gt, n_z=n_z)
     fig, ax = plt.subplots(figsize=(13, 1.0 + 0.75 * len(images)))
-    ax.imshow(grid.permute(1, 2, 0).numpy())
+    ax.imshow(grid.permute(1, 2, 0).cpu().numpy())
     heads = ["input", "truth", "F's regions"] + [f"region {k}, {n_z} z" for k in range(n)]
     centres = [tile * (i + 0.5) for i in range(3)]
     centres += [tile * (3 + n_z * k + n_z / 2) for k in range(n)]

@@ -3,7 +3,9 @@ r"""Flowers+LFW: the two data sets fused, without labels of which is which (pape
 Neither official repository has code for it, and the paper does not say how the images were mixed;
 this script takes the simplest reading and says so: every split is the union of the two data sets'
 same split (stems prefixed ``flowers_`` and ``lfw_``), images copied as prepared. LFW's train images
-have no masks, so the fused train split has none either (it is not scored).
+have no masks, so the fused train split has none either (it is not scored). Validation scores a
+subset of the labelled val images that keeps each part's share (``redo_lite.data.labelled_split``;
+``info.json`` lists the parts), so a run selects on flowers and faces alike.
 
     python -m data_prep.flowers_lfw --out data/flowers_lfw [--from PATH] [--flowers DIR] [--lfw DIR]
 
@@ -71,6 +73,7 @@ def build(
         "regions": 2,
         "size": size,
         "labels": {"0": "background", "1": "object"},
+        "parts": ["flowers", "lfw"],  # stems prefixed flowers_ and lfw_ (redo_lite.data.data_parts)
         "splits": "union of the Flowers and LFW splits (our reading; unspecified in the paper)",
         "counts": counts,
     }

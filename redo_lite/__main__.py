@@ -275,13 +275,15 @@ def _kept(out: dict, run: Path) -> str:
 def _cmd_evaluate(a):
     from .run import evaluate_run
 
-    print(json.dumps(evaluate_run(a.run, a.data, a.split)))
+    print(json.dumps(evaluate_run(a.run, a.data, a.split, device=check_device(a.device))))
 
 
 def _cmd_segment(a):
     from .run import segment_folder
 
-    written = segment_folder(a.run, a.images, a.out, overwrite=a.overwrite)
+    written = segment_folder(
+        a.run, a.images, a.out, overwrite=a.overwrite, device=check_device(a.device)
+    )
     print(f"wrote {len(written)} label maps to {a.out}")
 
 
@@ -384,12 +386,14 @@ def build_parser() -> Parser:
     e.add_argument("--run", required=True)
     e.add_argument("--data", required=True)
     e.add_argument("--split", default="test", type=split_name)
+    e.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: cpu)")
     e.set_defaults(fn=_cmd_evaluate)
     s = command("segment", help="write a label map for every image of a folder")
     s.add_argument("--run", required=True)
     s.add_argument("--images", required=True)
     s.add_argument("--out", required=True, help="a folder outside --images")
     s.add_argument("--overwrite", action="store_true", help="replace label maps already in --out")
+    s.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: cpu)")
     s.set_defaults(fn=_cmd_segment)
     st = command(
         "self-train",

@@ -428,7 +428,7 @@ PRESETS["lfw-paper"] = Config.from_dict(
 # The paper's toy at the paper's size: colored-2-MNIST at 128 px (data_prep.c2mnist --size 128) on
 # the paper-size networks, three regions, z of 16 (paper §5.1). No official recipe exists for it;
 # the restart watches the pixels each region wins (a digit covers a few % of the image, under the
-# soft-area threshold the Flowers run uses). benchmarks/gpu_check.sh trains it for a few minutes.
+# soft-area threshold the Flowers run uses).
 PRESETS["c2mnist-paper"] = Config.from_dict(
     {
         **PRESETS["flowers-paper"].to_dict(),

@@ -28,6 +28,7 @@ composited on white.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import unicodedata
@@ -370,11 +371,13 @@ class ImageFolderData:
         need_masks: bool = False,
         limit: int | None = None,
         masks: str = "all",
+        only: list[str] | None = None,
     ):
         """``masks``: "all" (a split has a mask for every image or for none; one missing is an
         error), "where present" (a split may mix images with and without masks: ``has_mask`` says
         which, and evaluation scores only those — Flowers+LFW's train split), or "none" (images
-        only: training needs no masks)."""
+        only: training needs no masks). ``only``: just these stems of the split, in this order
+        (``labelled_split``'s subset)."""
         if masks not in ("all", "where present", "none"):
             raise ValueError(f"masks must be 'all', 'where present' or 'none', got {masks!r}")
         self.root = Path(root)
@@ -388,8 +391,14 @@ class ImageFolderData:
         if has_splits:
             check_split_overlap(self.root)
         self.stems = read_split(self.root, split if has_splits else None, all_images)
+        if only is not None:
+            outside = sorted(set(only) - set(self.stems))
+            if outside:
+                raise DataError(f"{self.root}: {outside[0]!r} is not in split {split!r}")
+            self.stems = list(only)
         if limit:
             self.stems = self.stems[:limit]
+        self.holds = None  # what the images are, when the folder fuses several data sets
         mask_dir = self.root / "masks"
         if mask_dir.exists() and not mask_dir.is_dir():
             raise DataError(f"{mask_dir}: is a file, not a folder of masks")
@@ -469,9 +478,60 @@ def to_unit(x: torch.Tensor) -> torch.Tensor:
     return (x.clamp(-1, 1) + 1) / 2
 
 
+SUBSET_SEED = 0  # the subset of a fused split that validation scores: the same for every run
+
+
+def data_parts(root: Path) -> list[str] | None:
+    """The data sets a folder fuses (stems prefixed ``<part>_``), from its info.json: "parts", or
+    for a Flowers+LFW folder written before info.json listed them, flowers and lfw. None when the
+    folder holds one data set."""
+    path = Path(root) / "info.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return None
+    parts = info.get("parts") if isinstance(info, dict) else None
+    if parts is None and isinstance(info, dict) and info.get("name") == "flowers+lfw":
+        parts = ["flowers", "lfw"]
+    return [str(p) for p in parts] if isinstance(parts, list) and len(parts) > 1 else None
+
+
+def fused_subset(stems: list[str], parts: list[str], limit: int) -> list[str]:
+    """``limit`` of ``stems`` drawn across the fused data sets, each part in proportion to its
+    count (largest remainder), at random within each part with ``SUBSET_SEED``; split order kept.
+    """
+    groups = {p: [s for s in stems if s.startswith(p + "_")] for p in parts}
+    exact = {p: limit * len(g) / len(stems) for p, g in groups.items()}
+    take = {p: int(v) for p, v in exact.items()}
+    for p in sorted(exact, key=lambda p: take[p] - exact[p])[: limit - sum(take.values())]:
+        take[p] += 1
+    gen, chosen = torch.Generator().manual_seed(SUBSET_SEED), set()
+    for p, g in groups.items():
+        chosen.update(g[i] for i in torch.randperm(len(g), generator=gen)[: take[p]].tolist())
+    return [s for s in stems if s in chosen]
+
+
 def labelled_split(root: Path, split: str, cfg, limit: int | None = None):
-    """The images of a split that have a ground-truth mask, or None (no such split, or no mask)."""
+    """The images of a split that have a ground-truth mask, or None (no such split, or no mask).
+    ``limit`` caps the labelled images: the first ``limit`` of the split, or in a folder that fuses
+    several data sets (``data_parts``) a seeded subset that keeps each part's share
+    (``fused_subset``). ``.holds`` then says how many images of each part it holds."""
+    root = Path(root)
     if not (root / "splits" / f"{split}.txt").exists():
         return None
-    data = ImageFolderData(root, split, cfg.size, cfg.regions, limit=limit, masks="where present")
-    return data if data.masks is not None else None
+    only, parts = None, data_parts(root)
+    if limit or parts:
+        images = list_images(root / "images")
+        masks = root / "masks"
+        with_mask = list_images(masks, "masks", allow_empty=True) if masks.is_dir() else {}
+        only = [s for s in read_split(root, split, images) if s in with_mask]
+        if not only:
+            return None
+        if limit and len(only) > limit:
+            only = fused_subset(only, parts, limit) if parts else only[:limit]
+    data = ImageFolderData(root, split, cfg.size, cfg.regions, masks="where present", only=only)
+    if data.masks is None:
+        return None
+    if parts:
+        data.holds = {p: sum(s.startswith(p + "_") for s in data.stems) for p in parts}
+    return data

@@ -179,16 +179,18 @@ def check_out_folder(images_dir: Path, out: Path, inputs, targets, overwrite: bo
         )
 
 
-def segment_folder(run_dir, images_dir, out_dir, overwrite: bool = False) -> list[Path]:
+def segment_folder(
+    run_dir, images_dir, out_dir, overwrite: bool = False, device=None
+) -> list[Path]:
     """Write OUT/<stem>.png (uint8 label map at each input's displayed size) for every image.
     Everything is checked first (the folders, every input image, the run), so a bad input stops
     the job before anything is written; nothing in --images is ever written, and nothing in OUT
-    is replaced without ``overwrite``."""
+    is replaced without ``overwrite``. F runs on ``device`` (the CPU by default)."""
     images_dir, out = Path(images_dir), Path(out_dir)
     files = list_images(images_dir)
     targets = {stem: out / f"{stem}.png" for stem in files}
     check_out_folder(images_dir, out, files.values(), list(targets.values()), overwrite)
-    cfg, nets = load_run(run_dir)
+    cfg, nets = load_run(run_dir, device=device)
     images = {stem: open_image(p) for stem, p in files.items()}
     make_folder(out, "--out folder")
     written = []

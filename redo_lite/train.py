@@ -94,7 +94,8 @@ class Trainer:
     ``step_fn(nets, opts, x_gen, x_real, z, lambda_z) -> dict of floats`` is the ReDO step:
     ``redo_lite.step.train_step`` by default, or the one you wrote in notebook 08. With
     ``compile=True`` the step must back-propagate each of D's hinge terms right after its D call,
-    as ``train_step`` does (see the note there)."""
+    as ``train_step`` does (see the note there); one that does not is stopped at its first step
+    with a TrainingError that says so (``COMPILE_HINT``)."""
 
     def __init__(
         self,
@@ -110,6 +111,8 @@ class Trainer:
         tf32: bool = False,
     ):
         self.cfg, self.run, self.seed, self.step_fn = cfg, Path(run_dir), seed, step_fn
+        if compile:  # a step that a compiled D cannot run is told what to change
+            self.step_fn = _explained_for_compile(step_fn)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's processes
         self.rank = int(os.environ.get("RANK", "0"))
         self.main = self.rank == 0  # rank 0 alone writes files
@@ -163,7 +166,7 @@ class Trainer:
                 losses = self.step_fn(self.step_nets, self.opts, x_gen, x_real, z, cfg.lambda_z)
                 # 3. count the step; the averaged F follows the live one; NaN stops the run
                 self.after_step(losses, bar)
-                done = self.step >= steps or self.elapsed >= budget
+                done = self.step >= steps or self._time_up(budget)
                 if self.step % cfg.log_every == 0:
                     self.log_losses(bar)  # 4. the mean losses since the last row
                 if self.step % cfg.eval_every == 0 or done:
@@ -406,9 +409,31 @@ class Trainer:
         return m
 
     def _slice(self, t):
-        """This process's share of a global batch."""
-        b = t.shape[0] // self.world
-        return t[self.rank * b : (self.rank + 1) * b]
+        """This process's share of a global batch of B: B // world images, one more on the first
+        B % world processes (25 over 2 processes: 13 and 12; over 3: 9, 8, 8; over 4: 7, 6, 6, 6).
+        The gradients and the logged losses are weighted by each share (``_share``), so that N
+        processes step as one process on the whole batch."""
+        base, extra = divmod(t.shape[0], self.world)
+        start = self.rank * base + min(self.rank, extra)
+        return t[start : start + base + (self.rank < extra)]
+
+    def _share(self) -> float:
+        """This process's part of the global batch, n_r / B: the weight of its mean losses and of
+        its gradients in the sum over processes (Σ_r n_r/B · mean_r = the mean over all B)."""
+        return len(self._slice(torch.empty(self.cfg.batch))) / self.cfg.batch
+
+    def _time_up(self, budget: float) -> bool:
+        """Whether this fit's time is spent. Under torchrun the answer is one for all processes:
+        the slowest clock's (the elapsed times all-reduced with MAX), so that every process leaves
+        the loop at the same step (each reading its own clock, one would wait forever for the
+        others' next step)."""
+        if self.world == 1 or not math.isfinite(budget):
+            return self.elapsed >= budget
+        import torch.distributed as dist
+
+        t = torch.tensor([self.elapsed], dtype=torch.float64, device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return t.item() >= budget
 
     def _batch(self):
         idx = self._slice(
@@ -417,22 +442,23 @@ class Trainer:
         return self.train_data.batch(idx)[0].to(self.device, memory_format=self.memory_format)
 
     def _global_mean(self, losses: dict) -> dict:
-        """The logged losses averaged over processes, reduced on this process's device (NCCL has no
-        CPU all-reduce)."""
+        """The logged losses over the whole batch: each process's means weighted by its share and
+        summed, reduced on this process's device (NCCL has no CPU all-reduce)."""
         import torch.distributed as dist
 
         vals = torch.tensor(list(losses.values()), dtype=torch.float64, device=self.device)
-        dist.all_reduce(vals)
-        return dict(zip(losses, (vals / self.world).tolist(), strict=True))
+        dist.all_reduce(vals.mul_(self._share()))
+        return dict(zip(losses, vals.tolist(), strict=True))
 
     def _init_device(self, device: str | None, tf32: bool) -> torch.device:
         """The device, and under torchrun the process group bound to this process's GPU."""
         if self.world > 1:
             import torch.distributed as dist
 
-            if self.cfg.batch % self.world:
+            if self.cfg.batch < self.world:  # a share of 0 images has no mean loss
                 raise ValueError(
-                    f"batch {self.cfg.batch} does not split over {self.world} processes"
+                    f"batch {self.cfg.batch} is smaller than the {self.world} processes: each "
+                    "needs at least one image"
                 )
             use_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
             if use_cuda:
@@ -457,6 +483,9 @@ class Trainer:
         cfg = self.cfg
         train = ImageFolderData(root, "train", cfg.size, cfg.regions, masks="none")
         val = labelled_split(root, "val", cfg, limit=cfg.eval_images)
+        if val is not None and val.holds and self.main:  # a fused folder: say what selects
+            parts = ", ".join(f"{n} {p}" for p, n in val.holds.items())
+            print(f"validation: {len(val)} labelled images of {root}/val: {parts}", file=sys.stderr)
         # the test split is read now as well: a bad file in it stops the run before it trains
         self._test = (root.resolve(), labelled_split(root, "test", cfg)) if self.main else None
         return train, val
@@ -481,6 +510,8 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.step_nets = {k: DDP(v, device_ids=ids) for k, v in self.step_nets.items()}
+            for net in self.step_nets.values():  # gradients weighted by share, not averaged
+                net.register_comm_hook(self._share(), _weighted_all_reduce)
         if self.compile:
             self.step_nets = {k: torch.compile(v) for k, v in self.step_nets.items()}
         self.F_ema = copy.deepcopy(self.nets["F"]).requires_grad_(False) if self.cfg.f_ema else None
@@ -543,10 +574,47 @@ class Trainer:
         fp = {"train": self.train_data.fingerprint()}
         if self.val_data is not None:
             fp["val"] = self.val_data.fingerprint()
+            if self.val_data.holds:  # a fused folder: how many images of each part
+                fp["val"]["holds"] = self.val_data.holds
         return fp
 
     def _log_lines(self) -> int:
         return len(self.log_path.read_text().splitlines()) if self.log_path.exists() else 0
+
+
+COMPILE_HINT = (
+    "--compile: the step's backward found a tensor of D changed in place. A compiled D updates "
+    "spectral norm's power-iteration vectors at every call, so a second D call before the "
+    "backward of the first (one backward of hinge_d(D(x_real), D(fakes))) overwrites what the "
+    "first call saved. Back-propagate each of D's terms right after its D call, as "
+    "redo_lite/step.py does: hinge_d_real(D(x_real)).backward(), then "
+    "hinge_d_fake(D(fakes)).backward() (the same gradient as one backward of the sum); or train "
+    "without --compile"
+)
+
+
+def _explained_for_compile(step_fn):
+    """``step_fn``, with the in-place error a compiled D gives a step that calls D twice before
+    one backward turned into a TrainingError that says what to change (``COMPILE_HINT``)."""
+
+    def step(*args):
+        try:
+            return step_fn(*args)
+        except RuntimeError as e:
+            if "modified by an inplace operation" not in str(e):
+                raise
+            raise TrainingError(f"{COMPILE_HINT} ({e})") from e
+
+    return step
+
+
+def _weighted_all_reduce(share: float, bucket):
+    """DDP's gradient all-reduce with each process's gradients weighted by its share of the batch
+    (n_r / B) instead of 1 / world: the global batch need not split evenly."""
+    import torch.distributed as dist
+
+    buf = bucket.buffer().mul_(share)
+    return dist.all_reduce(buf, async_op=True).get_future().then(lambda f: f.value()[0])
 
 
 def _is_test_row(line: str) -> bool:

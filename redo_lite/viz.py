@@ -21,8 +21,8 @@ PALETTE = torch.tensor(
 
 
 def colorize(labels: torch.Tensor) -> torch.Tensor:
-    """B,H,W integer label maps -> B,3,H,W colours in [0, 1]."""
-    return PALETTE[labels.long() % len(PALETTE)].permute(0, 3, 1, 2)
+    """B,H,W integer label maps -> B,3,H,W colours in [0, 1], on the labels' device."""
+    return PALETTE.to(labels.device)[labels.long() % len(PALETTE)].permute(0, 3, 1, 2)
 
 
 def label_legend(ax, names, **kw):
@@ -46,7 +46,7 @@ def grid_figure(rows, row_titles, col_titles=None, names=None, title="", tile_in
     b, h, w = rows[0].shape[0], rows[0].shape[-2], rows[0].shape[-1]
     grid = make_grid(torch.cat([r.cpu() for r in rows]), nrow=b, padding=1, pad_value=1.0)
     fig, ax = plt.subplots(figsize=(tile_inches * b + 2.5, tile_inches * len(rows) * h / w + 0.6))
-    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.imshow(grid.permute(1, 2, 0).cpu().numpy(), interpolation="nearest")
     ax.set_yticks([(h + 1) * (i + 0.5) for i in range(len(rows))], row_titles)
     ax.set_xticks([(w + 1) * (i + 0.5) for i in range(b)], col_titles or [""] * b)
     ax.tick_params(length=0)
@@ -61,7 +61,8 @@ def redraw_grid(
     nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None, n_z: int = 4, seed: int = 0
 ) -> torch.Tensor:
     """One row per image: input | ground truth | predicted regions | region k redrawn with
-    ``n_z`` different z_k, for every k. Returns an image grid (3,H,W) in [0, 1]."""
+    ``n_z`` different z_k, for every k. Returns an image grid (3,H,W) in [0, 1] on the CPU, the
+    networks on any device."""
     F, G = nets["F"], nets["G"]
     dev = next(F.parameters()).device
     x = images.to(dev)
@@ -93,7 +94,7 @@ def titled(grid: torch.Tensor, titles: list[tuple[str, int]], tile: int, scale: 
     from PIL import Image, ImageDraw, ImageFont
 
     big = torch.nn.functional.interpolate(grid[None], scale_factor=scale, mode="nearest")[0]
-    body = Image.fromarray(big.mul(255).round().byte().permute(1, 2, 0).numpy())
+    body = Image.fromarray(big.mul(255).round().byte().permute(1, 2, 0).cpu().numpy())
     font = ImageFont.load_default(size=max(10, 4 * scale + 2))
     band = font.getbbox("Ag")[3] + 3 * scale
     out = Image.new("RGB", (body.width, body.height + band), "white")

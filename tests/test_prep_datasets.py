@@ -207,6 +207,40 @@ def test_flowers_lfw_is_the_union_of_both(tmp_path):
     assert sorted(test.stems) == ["flowers_image_00001", "flowers_image_00002", "lfw_Cy_C_0001"]
 
 
+def test_flowers_lfw_validates_on_both_halves(tmp_path, capsys):
+    """eval_images caps the labelled val images with each half's share kept (the fused split lists
+    Flowers first: the first N would be Flowers alone), the same subset for every run; the run
+    says what its validation holds and records it."""
+    import json
+
+    from conftest import tiny_config
+
+    from data_prep.fixtures import make_flowers as random_flowers
+    from redo_lite.data import labelled_split
+    from redo_lite.train import Trainer
+
+    f = tmp_path / "f"
+    flowers.build(f, random_flowers(tmp_path / "fs", n=24), size=16)  # val: 4 flowers
+    l_src = make_lfw(tmp_path / "ls")
+    lfw.build(tmp_path / "l", l_src, l_src / "datasplits", size=16)  # val: 2 faces
+    out = tmp_path / "out"
+    flowers_lfw.build(out, f, tmp_path / "l", size=16)
+    order = (out / "splits" / "val.txt").read_text().split()
+    assert [s.split("_")[0] for s in order] == ["flowers"] * 4 + ["lfw"] * 2
+    cfg = tiny_config(regions=2)
+    val = labelled_split(out, "val", cfg, limit=3)
+    assert val.holds == {"flowers": 2, "lfw": 1}
+    assert val.stems == [s for s in order if s in val.stems]  # split order kept
+    assert labelled_split(out, "val", cfg, limit=3).stems == val.stems  # seeded: the same
+    assert labelled_split(out, "val", cfg).holds == {"flowers": 4, "lfw": 2}
+    t = Trainer(tiny_config(regions=2, eval_images=3), out, tmp_path / "run", progress=False)
+    t.close()
+    assert t.val_data.stems == val.stems
+    assert "validation: 3 labelled images" in capsys.readouterr().err
+    record = json.loads((tmp_path / "run" / "redo_run.json").read_text())
+    assert record["inputs"]["fingerprint"]["val"]["holds"] == {"flowers": 2, "lfw": 1}
+
+
 # Every odd or broken image kind of tests/test_bad_input.py, planted in each script's upstream
 # layout: the documented conversions go through, the broken files stop the script with the file
 # named.
