@@ -192,7 +192,7 @@ def _raised_by_us(err: BaseException) -> bool:
 
 
 def one_line(err: BaseException) -> str:
-    """The text after ``error: `` for any failure: our own errors already name their file; an
+    """The text after ``error:`` for any failure: our own errors already name their file; an
     OSError is named by its file and cause; a torch/torchvision pair that does not import is named
     with its fix; anything else is an unexpected failure."""
     from .versions import is_pair_failure, mismatch_line

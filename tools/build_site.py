@@ -97,14 +97,28 @@ def api_modules(only: list[str] | None) -> list[str]:
 
 
 def api_page(module: str) -> str:
-    path = f"redo_lite/{module}" + ("" if (ROOT / "redo_lite" / module).is_dir() else ".py")
+    """A module's reference page. A package that gathers its members in ``__all__`` is one page;
+    one that does not (``redo_lite.beyond``) lists each of its modules'."""
+    folder = ROOT / "redo_lite" / module
+    path = f"redo_lite/{module}" + ("" if folder.is_dir() else ".py")
+    names = [f"redo_lite.{module}"]
+    if folder.is_dir() and "__all__" not in (folder / "__init__.py").read_text():
+        names += [
+            f"redo_lite.{module}.{p.stem}"
+            for p in sorted(folder.glob("*.py"))
+            if not p.stem.startswith("_")
+        ]
+    blocks = "".join(
+        "\n```{eval-rst}\n"
+        f".. automodule:: {name}\n"
+        "   :members:\n   :undoc-members:\n   :show-inheritance:\n"
+        "```\n"
+        for name in names
+    )
     return (
         f"# redo_lite.{module}\n\n"
         f"Source: [`{path}`]({REPO_URL}/{'tree' if path.endswith(module) else 'blob'}/main/{path})"
-        "\n\n```{eval-rst}\n"
-        f".. automodule:: redo_lite.{module}\n"
-        "   :members:\n   :undoc-members:\n   :show-inheritance:\n"
-        "```\n"
+        f"\n{blocks}"
     )
 
 
