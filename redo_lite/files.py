@@ -193,9 +193,14 @@ def _raised_by_us(err: BaseException) -> bool:
 
 
 def one_line(err: BaseException) -> str:
-    """The text after ``error: `` for any failure: our own errors already name their file; an
-    OSError is named by its file and cause; anything else is an unexpected failure."""
-    if isinstance(err, OSError) and not isinstance(err, WriteError) and err.filename is not None:
+    """The text after ``error:`` for any failure: our own errors already name their file; an
+    OSError is named by its file and cause; a torch/torchvision pair that does not import is named
+    with its fix; anything else is an unexpected failure."""
+    from .versions import is_pair_failure, mismatch_line
+
+    if is_pair_failure(err):
+        msg = mismatch_line(f"{type(err).__name__}: {err}")
+    elif isinstance(err, OSError) and not isinstance(err, WriteError) and err.filename is not None:
         msg = f"{err.filename}: {cause(err)}"
     elif isinstance(err, OSError) and not _raised_by_us(err) and err.errno is not None:
         msg = f"{cause(err)}"

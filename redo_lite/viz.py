@@ -1,4 +1,5 @@
-"""Pictures: label maps in colour, and the redraw grid of the paper's Figure 2."""
+"""Pictures: label maps in colour, and the redraw grid of the paper's Figure 2 (as a tensor grid,
+and as the titled figure with a legend that ``demo`` writes)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ PALETTE = torch.tensor(
 
 def colorize(labels: torch.Tensor) -> torch.Tensor:
     """B,H,W integer label maps -> B,3,H,W colours in [0, 1], on the labels' device."""
-    return PALETTE.to(labels.device)[labels.long() % len(PALETTE)].permute(0, 3, 1, 2)
+    palette = PALETTE.to(labels.device)
+    return palette[labels.long() % len(palette)].permute(0, 3, 1, 2)
 
 
 def label_legend(ax, names, **kw):
@@ -57,65 +59,124 @@ def grid_figure(rows, row_titles, col_titles=None, names=None, title="", tile_in
 
 
 @torch.no_grad()
-def redraw_grid(
+def redraw_columns(
     nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None, n_z: int = 4, seed: int = 0
-) -> torch.Tensor:
-    """One row per image: input | ground truth | predicted regions | region k redrawn with
-    ``n_z`` different z_k, for every k. Returns an image grid (3,H,W) in [0, 1] on the CPU, the
-    networks on any device."""
+) -> dict:
+    """What the redraw pictures show, each B,3,H,W in [0, 1] on the CPU: ``input``, ``truth``
+    (when ``gt`` is given), ``regions`` (F's argmax, coloured), and ``redraws[k][j]``: region k
+    redrawn with the j-th of ``n_z`` noise draws (the same z down a column). Also ``pred``, F's
+    argmax as B,H,W labels."""
     F, G = nets["F"], nets["G"]
     dev = next(F.parameters()).device
     x = images.to(dev)
     masks = F(x)
     n, b = masks.shape[1], x.shape[0]
     gen = torch.Generator().manual_seed(seed)
-    cols = [to_unit(x)]
+    pred = masks.argmax(1)
+    out = {"input": to_unit(x).cpu(), "regions": colorize(pred).cpu(), "pred": pred.cpu()}
     if gt is not None:
-        cols.append(colorize(gt).to(dev))
-    cols.append(colorize(masks.argmax(1)))
+        out["truth"] = colorize(gt).cpu()
+    draws = [[] for _ in range(n)]
     for k in range(n):
         for _ in range(n_z):
             z = sample_z(b, n, G.z_dim, gen).to(dev)
-            cols.append(to_unit(redraw_all(x, masks, G(masks, z))[:, k]))
-    tiles = torch.stack(cols, 1).flatten(0, 1).cpu()  # row-major: image by image
-    return make_grid(tiles, nrow=len(cols), padding=1, pad_value=1.0)
-
-
-def column_titles(n: int, n_z: int, with_gt: bool = True) -> list[tuple[str, int]]:
-    """The redraw grid's column headings as (title, columns spanned), left to right."""
-    head = [("input", 1)] + ([("ground truth", 1)] if with_gt else []) + [("regions", 1)]
-    return head + [(f"region {k} redrawn", n_z) for k in range(n)]
-
-
-def titled(grid: torch.Tensor, titles: list[tuple[str, int]], tile: int, scale: int = 3, pad=1):
-    """A ``make_grid`` picture (3,H,W in [0, 1], tiles of ``tile`` px with ``pad`` px between them)
-    enlarged ``scale`` times with nearest neighbour, under a white band that names each column
-    group. Returns a PIL image."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    big = torch.nn.functional.interpolate(grid[None], scale_factor=scale, mode="nearest")[0]
-    body = Image.fromarray(big.mul(255).round().byte().permute(1, 2, 0).cpu().numpy())
-    font = ImageFont.load_default(size=max(10, 4 * scale + 2))
-    band = font.getbbox("Ag")[3] + 3 * scale
-    out = Image.new("RGB", (body.width, body.height + band), "white")
-    out.paste(body, (0, band))
-    draw, col = ImageDraw.Draw(out), 0
-    for text, span in titles:
-        left = (pad + col * (tile + pad)) * scale
-        right = (pad + (col + span) * (tile + pad) - pad) * scale
-        draw.text(((left + right) / 2, band / 2), text, fill="black", font=font, anchor="mm")
-        col += span
+            draws[k].append(to_unit(redraw_all(x, masks, G(masks, z))[:, k]).cpu())
+    out["redraws"] = draws
     return out
 
 
-def redraw_picture(nets: dict, images, gt=None, n_z: int = 4, seed: int = 0, scale: int = 3):
-    """The redraw grid with its column titles on it (a PIL image): what ``demo`` writes."""
-    grid, tile = redraw_grid(nets, images, gt, n_z, seed), images.shape[-1]
-    columns = (grid.shape[-1] - 1) // (tile + 1)  # make_grid's padding is 1 px
-    n = (columns - (3 if gt is not None else 2)) // n_z
-    return titled(grid, column_titles(n, n_z, gt is not None), tile, scale)
+def redraw_grid(
+    nets: dict, images: torch.Tensor, gt: torch.Tensor | None = None, n_z: int = 4, seed: int = 0
+) -> torch.Tensor:
+    """One row per image: input | ground truth | predicted regions | region k redrawn with
+    ``n_z`` different z_k, for every k. Returns an image grid (3,H,W) in [0, 1]."""
+    c = redraw_columns(nets, images, gt, n_z, seed)
+    cols = [c["input"]] + ([c["truth"]] if gt is not None else []) + [c["regions"]]
+    cols += [draw for region in c["redraws"] for draw in region]
+    tiles = torch.stack(cols, 1).flatten(0, 1)  # row-major: image by image
+    return make_grid(tiles, nrow=len(cols), padding=1, pad_value=1.0)
 
 
-def save_redraw_grid(path, nets, images, gt=None, n_z=4, seed=0, scale: int = 3) -> None:
-    """The redraw grid as a PNG with column titles, each pixel drawn ``scale`` times larger."""
-    redraw_picture(nets, images, gt, n_z, seed, scale).save(path)
+def matched(pred: torch.Tensor, gt: torch.Tensor, n: int) -> tuple[torch.Tensor, list[int]]:
+    """F's label maps renamed to the truth's labels by the one permutation that matches them best
+    on these images (``metrics.score``), and that renaming: ``truth_of[k]`` is the truth's label
+    of F's region k. pred, gt: B,H,W ints."""
+    from .metrics import score
+
+    perm = score(pred, gt, n)["permutation"]  # perm[g]: F's region for the truth's label g
+    truth_of = [perm.index(k) for k in range(n)]
+    return torch.tensor(truth_of)[pred.long()], truth_of
+
+
+def redraw_figure(
+    nets: dict,
+    images: torch.Tensor,
+    gt: torch.Tensor,
+    names: list[str],
+    n_z: int = 4,
+    seed: int = 0,
+    title: str = "",
+):
+    """The redraw grid as a figure that explains itself (a matplotlib Figure): titled column
+    groups (input, truth, prediction, the redraws of each region) set apart; F's regions renamed
+    to the truth's labels by the one permutation that matches them best on these images
+    (``metrics.score``), so that a right prediction has the truth's colours; each redraw group
+    framed in its region's colour; a legend naming the colours (``names[g]``: truth's label g)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    c = redraw_columns(nets, images, gt, n_z, seed)
+    n = len(c["redraws"])
+    renamed, truth_of = matched(c["pred"], gt.cpu(), n)
+    size = images.shape[-1]
+
+    def column(tiles: list[torch.Tensor]):  # images down, draws across
+        grid = make_grid(
+            torch.stack(tiles, 1).flatten(0, 1), nrow=len(tiles), padding=2, pad_value=1.0
+        )
+        return grid[:, 2:-2, 2:-2].permute(1, 2, 0).numpy()  # white lines between the tiles
+
+    groups = [("input", [c["input"]], None), ("truth", [c["truth"]], None)]
+    groups.append(("prediction\n(F's regions)", [colorize(renamed)], None))
+    for k in range(n):
+        g = truth_of[k]
+        head = f"redraws of region {k}\n({names[g]}, {n_z} noise draws)"
+        groups.append((head, c["redraws"][k], PALETTE[g % len(PALETTE)].tolist()))
+    b = images.shape[0]
+    widths = [len(tiles) for _, tiles, _ in groups]
+    fig, axes = plt.subplots(
+        1,
+        len(groups),
+        figsize=(0.8 * sum(widths) + 0.3 * len(groups), 0.8 * b + 1.2),
+        width_ratios=widths,
+        squeeze=False,
+        layout="compressed",  # no white band around the fixed-aspect images
+    )
+    fig.get_layout_engine().set(wspace=0.1)  # the column groups set apart
+    for ax, (head, tiles, colour) in zip(axes[0], groups, strict=True):
+        ax.imshow(column(tiles), interpolation="nearest")
+        ax.set_title(head, fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color(colour or "white")
+            spine.set_linewidth(3 if colour else 0)
+    rows = [(size + 2) * (i + 0.5) - 2 for i in range(b)]
+    axes[0][0].set_yticks(rows, [str(i) for i in range(b)])
+    axes[0][0].set_ylabel("test image")
+    axes[0][0].tick_params(length=0)
+    handles = [
+        Patch(facecolor=PALETTE[g % len(PALETTE)].tolist(), edgecolor="#333333", label=name)
+        for g, name in enumerate(names)
+    ]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=len(names),
+        fontsize=9,
+        frameon=False,
+        title="colours in truth and prediction (F's regions matched to the truth's)",
+        title_fontsize=9,
+    )
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig

@@ -37,3 +37,26 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_last_updated_fmt = "%Y-%m-%d"
+# The theme's colour mode on a first visit (nothing saved in the browser yet): without it the
+# theme logs "Got invalid theme mode" on the first page. Light: the figures are drawn on white.
+html_context = {"default_mode": "light"}
+html_favicon = "favicon.svg"  # copied into _static/ and linked from every page
+
+
+def course_ends_at_notebook_11(app, pagename, templatename, context, doctree):
+    """The course is read in order, 00 to 11, and ends at the last notebook's summary: its page
+    has no "next" link into the guides, and the first guide has no "previous" link back into the
+    course (the guides and the API reference are read on their own, from the sidebar)."""
+    relations = app.env.collect_relations().get(pagename)
+    if not relations:
+        return
+    _, prev, nxt = relations
+    in_course = pagename.startswith("notebooks/")
+    if nxt and in_course and not nxt.startswith("notebooks/"):
+        context["next"] = None
+    if prev and not in_course and prev.startswith("notebooks/"):
+        context["prev"] = None
+
+
+def setup(app):
+    app.connect("html-page-context", course_ends_at_notebook_11)

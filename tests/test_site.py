@@ -57,6 +57,32 @@ def test_widget_outputs_become_a_note_and_progress_bars_stay():
     assert site.WIDGET_MIME in nb.cells[0].outputs[1]["data"]
 
 
+def test_an_exercise_shows_the_learners_scaffold_and_folds_its_solution():
+    nb = nbformat.v4.new_notebook()
+    solved = (
+        "def total(xs):\n"
+        '    """The sum."""\n'
+        "    ### BEGIN SOLUTION\n"
+        "    # HINT: one builtin\n"
+        "    # add them up\n"
+        "    s = sum(xs)\n"
+        "    return s\n"
+        "    ### END SOLUTION"
+    )
+    out = nbformat.v4.new_output("stream", text="made by the solution\n")
+    nb.cells = [nbformat.v4.new_code_cell(solved, outputs=[out]), nbformat.v4.new_code_cell("x")]
+    assert site.fold_solutions(nb) == 1
+    scaffold, folded, after = nb.cells
+    assert scaffold.source == site.exercise_source(solved)  # what the learner copy shows
+    assert "raise NotImplementedError" in scaffold.source and "sum(xs)" not in scaffold.source
+    assert scaffold.outputs == [out]
+    assert folded.cell_type == "markdown"
+    assert folded.source.startswith('<details class="solution"><summary>show solution</summary>')
+    assert "    s = sum(xs)\n    return s" in folded.source and "### BEGIN" not in folded.source
+    assert "HINT" not in folded.source and folded.source.endswith("</details>")
+    assert after.source == "x"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_a_small_site_builds_and_every_page_shows_its_figures_and_equations(tmp_path, course_data):
@@ -70,13 +96,21 @@ def test_a_small_site_builds_and_every_page_shows_its_figures_and_equations(tmp_
     assert list(manifest["notebooks"]) == ["02_generative_process", "04_hinge_and_discriminator"]
     assert all(v["images"] > 0 and v["math"] for v in manifest["notebooks"].values())
     result = check.check_site(out, verbose=False)
-    assert result["problems"] == []
+    assert result["problems"] == []  # console errors and failed requests (favicon) included
     pages = result["pages"]
+    assert all(p["console"] == [] for p in pages.values())
     assert {"index.html", "docs/data-format.html", "api/losses.html"} <= set(pages)
     for stem, want in manifest["notebooks"].items():
         got = pages[f"notebooks/{stem}.html"]
         assert got["output_images"] >= want["images"] > 0 and got["maths"] > 0
     assert pages["api/losses.html"]["api_members"] > 0
+    for stem, want in manifest["notebooks"].items():  # every exercise: scaffold, solution folded
+        got = pages[f"notebooks/{stem}.html"]
+        assert got["scaffolds"] == got["solutions"] == want["exercises"] > 0
+        assert got["solutions_open"] == 0
+    last = (out / "notebooks" / "04_hinge_and_discriminator.html").read_text()
+    assert 'class="left-prev"' in last and 'class="right-next"' not in last  # the course ends
+    assert 'rel="icon"' in last
     page = (out / "notebooks" / "02_generative_process.html").read_text()
     assert "Where the outputs on this page come from" in page and "learner copy" in page
     assert "cdn." not in page.lower()  # MathJax is served by the site itself

@@ -32,7 +32,16 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from make_learner_notebooks import BADGE, INSTALL_MARK, REPO, REPO_URL  # noqa: E402
+from make_learner_notebooks import (  # noqa: E402
+    BADGE,
+    BEGIN,
+    END,
+    HINT,
+    INSTALL_MARK,
+    REPO,
+    REPO_URL,
+    exercise_source,
+)
 
 # Notebook outputs that only live in a running kernel (ipywidgets) are replaced by this line.
 WIDGET_NOTE = "*An interactive widget was here: run the notebook in JupyterLab or Colab to use it.*"
@@ -79,6 +88,11 @@ def rewrite_links(text: str, page: Path, src: Path) -> str:
 
 
 GRADER = "course"  # the course's grader, a package of its own beside redo_lite
+BEYOND = "beyond"  # what goes beyond the paper, a package of its own beside redo_lite
+ABOUT = {
+    GRADER: "The course's grader and notebook helpers (not the method).",
+    BEYOND: "Beyond the paper: self-training, IEM, the classic baselines, the supervised F.",
+}
 
 
 def api_modules(only: list[str] | None) -> list[str]:
@@ -87,25 +101,38 @@ def api_modules(only: list[str] | None) -> list[str]:
         for p in (ROOT / "redo_lite").iterdir()
         if (p.suffix == ".py" and not p.stem.startswith("_"))
         or (p.is_dir() and (p / "__init__.py").exists())
-    ) + [GRADER]
+    ) + [GRADER, BEYOND]
     return [n for n in names if only is None or n in only]
 
 
+def automodule(names: list[str]) -> str:
+    return "".join(
+        "\n```{eval-rst}\n"
+        f".. automodule:: {name}\n"
+        "   :members:\n   :undoc-members:\n   :show-inheritance:\n"
+        "```\n"
+        for name in names
+    )
+
+
 def api_page(module: str) -> str:
-    if module == GRADER:
+    """A module's reference page. A package that gathers its members in ``__all__`` is one page;
+    one that does not (``beyond``) lists each of its modules'."""
+    if module in ABOUT:
+        folder = ROOT / module
+        names = [module]
+        if "__all__" not in (folder / "__init__.py").read_text():
+            names += [f"{module}.{p.stem}" for p in sorted(folder.glob("*.py"))
+                      if not p.stem.startswith("_")]  # fmt: skip
         return (
-            f"# {GRADER}\n\nThe course's grader and notebook helpers (not the method). Source: "
-            f"[`{GRADER}/`]({REPO_URL}/tree/main/{GRADER})\n\n```{{eval-rst}}\n"
-            f".. automodule:: {GRADER}\n   :members:\n   :undoc-members:\n```\n"
+            f"# {module}\n\n{ABOUT[module]} Source: "
+            f"[`{module}/`]({REPO_URL}/tree/main/{module})\n{automodule(names)}"
         )
     path = f"redo_lite/{module}" + ("" if (ROOT / "redo_lite" / module).is_dir() else ".py")
     return (
         f"# redo_lite.{module}\n\n"
         f"Source: [`{path}`]({REPO_URL}/{'tree' if path.endswith(module) else 'blob'}/main/{path})"
-        "\n\n```{eval-rst}\n"
-        f".. automodule:: redo_lite.{module}\n"
-        "   :members:\n   :undoc-members:\n   :show-inheritance:\n"
-        "```\n"
+        f"\n{automodule([f'redo_lite.{module}'])}"
     )
 
 
@@ -185,7 +212,9 @@ def provenance(nb_path: Path, env: dict, seconds: float, device: str) -> str:
         f"This is the solved notebook `solutions/{name}`, executed from top to bottom by "
         f"`bash tools/build_site.sh` on {datetime.date.today():%Y-%m-%d} with `{settings}` "
         f"({'fast' if env['REDO_FAST'] == '1' else 'full'} mode, {seconds / 60:.1f} min); "
-        "every figure and number below is that run's output.",
+        "every figure and number below is that run's output. Each exercise shows the learner's "
+        "scaffold, as in the learner copy; the solution that made the outputs is folded under "
+        "**show solution** right after it.",
     ]
     if env.get("REDO_USE_SHIPPED") == "1":
         lines.append(
@@ -202,6 +231,37 @@ def provenance(nb_path: Path, env: dict, seconds: float, device: str) -> str:
         "```",
     ]
     return "\n".join(lines)
+
+
+SOLUTION_CLASS = "solution"  # <details class="solution">: the folded solution of an exercise
+
+
+def fold_solutions(nb) -> int:
+    """Show each exercise as the learner copy does (its scaffold, tools/make_learner_notebooks.py)
+    and fold the solution, which made the outputs below it, into a "show solution" block right
+    after it. Returns the number of exercises."""
+    n, cells = 0, []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.cell_type != "code" or BEGIN not in cell.source:
+            continue
+        solved = "\n".join(
+            line
+            for line in cell.source.split("\n")
+            if line.strip() not in (BEGIN, END) and not line.strip().startswith(HINT)
+        )
+        cell.source = exercise_source(cell.source)
+        fence = "`" * max(4, 1 + max(map(len, re.findall(r"`+", solved)), default=0))
+        cells.append(
+            nbformat.v4.new_markdown_cell(
+                f'<details class="{SOLUTION_CLASS}"><summary>show solution</summary>\n\n'
+                f"{fence}python\n{solved}\n{fence}\n\n</details>",
+                id=f"solution-{n}",
+            )
+        )
+        n += 1
+    nb.cells = cells
+    return n
 
 
 def tidy_outputs(nb) -> int:
@@ -231,6 +291,7 @@ def execute(nb_path: Path, dest: Path, cache: Path, env: dict, digest: str, devi
     nb = nbformat.read(cached, 4)
     nb.cells = [c for c in nb.cells if not c.source.startswith(INSTALL_MARK)]  # Colab's only
     widgets = tidy_outputs(nb)
+    fold_solutions(nb)
     nb.metadata.pop("widgets", None)
     note = provenance(nb_path, env, nb.metadata.pop("site_seconds"), device)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(note, id="site-note"))
@@ -276,8 +337,9 @@ def run_notebook(nb_path: Path, cached: Path, env: dict) -> None:
     partial.unlink()
 
 
-def page_facts(executed: Path) -> dict:
-    """What the page of an executed notebook must show: its figures, and equations if any."""
+def page_facts(executed: Path, solution: Path) -> dict:
+    """What the page of an executed notebook must show: its figures, equations if any, and each
+    exercise of the solution notebook as a scaffold with its solution folded."""
     nb = nbformat.read(executed, 4)
     images = sum(
         "image/png" in o.get("data", {}) or "image/jpeg" in o.get("data", {})
@@ -285,7 +347,9 @@ def page_facts(executed: Path) -> dict:
         for o in c.get("outputs", [])
     )
     math = any(c.cell_type == "markdown" and "$" in c.source for c in nb.cells)
-    return {"images": images, "math": math}
+    solved = nbformat.read(solution, 4).cells
+    exercises = sum(c.cell_type == "code" and BEGIN in c.source for c in solved)
+    return {"images": images, "math": math, "exercises": exercises}
 
 
 def device_line() -> str:
@@ -336,7 +400,7 @@ def main(argv=None) -> int:
         for msg in pool.map(lambda job: execute(*job), jobs):
             log(msg)
     manifest = {
-        "notebooks": {p.stem: page_facts(src / "notebooks" / p.name) for p in notebooks},
+        "notebooks": {p.stem: page_facts(src / "notebooks" / p.name, p) for p in notebooks},
         "docs": staged["docs"],
         "api": staged["api"],
         "fast": a.fast,

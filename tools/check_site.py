@@ -5,9 +5,11 @@
 The site is served on 127.0.0.1; any request to another host is blocked and reported (the site
 must work offline: MathJax and the theme come from the site itself). On every page: every image
 loads (naturalWidth > 0), every equation is typeset by MathJax (an ``mjx-container`` in each math
-element, no MathJax error, no ``$$`` left in the text), and no Python traceback shows. A notebook
-page must show at least as many figures as its executed notebook holds; an API page must list
-the module's members.
+element, no MathJax error, no ``$$`` left in the text), no Python traceback shows, the browser's
+console logs no error, no script fails and no request of the site's own files fails (a missing
+favicon included). A notebook page must show at least as many figures as its executed notebook
+holds, and each of its exercises as the learner's scaffold with the solution folded (a closed
+``details.solution`` whose code is not visible); an API page must list the module's members.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ PAGE_JS = """() => {
     traceback: /Traceback \\(most recent call last\\)/.test(document.body.innerText)
       || main.querySelectorAll('.output.traceback, .output.error').length > 0,
     api_members: main.querySelectorAll('dl.py').length,
+    solutions: main.querySelectorAll('details.solution').length,
+    solutions_open: [...main.querySelectorAll('details.solution')].filter(
+      d => d.open || [...d.querySelectorAll('pre')].some(e => e.checkVisibility())).length,
+    scaffolds: [...main.querySelectorAll('.cell_input')].filter(
+      c => c.innerText.includes('raise NotImplementedError("exercise')).length,
   };
 }"""
 
@@ -78,6 +85,7 @@ def check_site(site: Path, verbose: bool = True) -> dict:
     server = serve(site)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     problems, facts, outside = [], {}, []
+    logged = []  # console errors, failing scripts and failed requests of the page being checked
 
     def route(r):
         host = urlparse(r.request.url).hostname
@@ -92,8 +100,22 @@ def check_site(site: Path, verbose: bool = True) -> dict:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=args)
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             page.route("**/*", route)
+            page.on(
+                "console",
+                lambda m: logged.append(f"console error: {m.text}") if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e: logged.append(f"script error: {e}"))
+            page.on(
+                "response",
+                lambda r: (
+                    logged.append(f"{r.status} for {r.url}")
+                    if r.status >= 400 and urlparse(r.url).hostname == "127.0.0.1"
+                    else None
+                ),
+            )
             for path in pages_of(site):
                 rel = path.relative_to(site).as_posix()
+                logged.clear()
                 page.goto(f"{base}/{rel}", wait_until="load", timeout=60_000)
                 page.evaluate(
                     "() => document.querySelectorAll('img').forEach(i => i.loading = 'eager')"
@@ -108,8 +130,9 @@ def check_site(site: Path, verbose: bool = True) -> dict:
                     )
                     page.evaluate("() => MathJax.startup.promise")
                 f = page.evaluate(PAGE_JS)
+                f["console"] = list(logged)
                 facts[rel] = f
-                bad = []
+                bad = list(dict.fromkeys(logged))
                 if f["broken"]:
                     bad.append(f"images not loaded: {f['broken']}")
                 if f["untypeset"] or f["math_errors"]:
@@ -125,6 +148,14 @@ def check_site(site: Path, verbose: bool = True) -> dict:
                         bad.append(f"{f['output_images']} figures shown, {want['images']} made")
                     if want["math"] and not f["maths"]:
                         bad.append("its equations are missing")
+                    exercises = want.get("exercises", 0)
+                    if f["solutions"] < exercises or f["scaffolds"] < exercises:
+                        bad.append(
+                            f"{exercises} exercises, {f['scaffolds']} scaffolds shown, "
+                            f"{f['solutions']} solutions folded"
+                        )
+                    if f["solutions_open"]:
+                        bad.append(f"{f['solutions_open']} solutions shown unfolded")
                 if rel.startswith("api/") and not f["api_members"]:
                     bad.append("no documented members")
                 problems += [f"{rel}: {b}" for b in bad]
