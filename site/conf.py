@@ -36,4 +36,7 @@ html_theme_options = {
     "launch_buttons": {"colab_url": "https://colab.research.google.com"},
     "show_toc_level": 2,
 }
+# the theme's own default colour mode, said: left empty, every page logs a console error
+html_context = {"default_mode": "auto"}
+html_favicon = "favicon.svg"  # three regions; without one, browsers log a 404 for /favicon.ico
 html_last_updated_fmt = "%Y-%m-%d"
