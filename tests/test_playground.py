@@ -38,17 +38,23 @@ SIZE = 32
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    """The playground page, built into a fresh folder, served on 127.0.0.1 and open in Chromium
-    once its first redraw is on screen: (page, problems seen so far: console errors, page
-    errors, requests to another host)."""
+def built(tmp_path_factory) -> Path:
+    """The site with the playground page alone (no notebook, no API page), built afresh."""
     for module in ("sphinx", "myst_nb", "onnxruntime"):
         pytest.importorskip(module)
-    site, check = load_script("tools/build_site.py"), load_script("tools/check_site.py")
+    site = load_script("tools/build_site.py")
     tmp = tmp_path_factory.mktemp("playground-site")
     args = ["--only", "--docs", "playground", "--api", "--out", str(tmp / "site")]
     assert site.main([*args, "--work", str(tmp / "work")]) == 0
-    server = check.serve(tmp / "site")
+    return tmp / "site"
+
+
+@pytest.fixture(scope="module")
+def page(built):
+    """The playground page served on 127.0.0.1 and open in Chromium once its first redraw is on
+    screen: (page, problems seen so far: console errors, page errors, requests to another
+    host)."""
+    server = load_script("tools/check_site.py").serve(built)
     problems = []
 
     def local_only(route):
@@ -185,3 +191,18 @@ def test_the_page_draws_what_pytorch_draws_for_both_models(page):
         print(f"{run}: image {image}, region {k}: largest |page - PyTorch| {worst:.0f} levels")
         assert worst <= 2
     assert problems == []
+
+
+def test_opened_as_a_file_the_page_says_it_must_be_served(page, built):
+    tab, _ = page
+    local = tab.context.browser.new_page()
+    errors = []
+    local.on("pageerror", lambda e: errors.append(str(e)))
+    local.goto((built / "docs" / "playground.html").as_uri())
+    local.wait_for_function(
+        "() => /http.server/.test(document.getElementById('pg-status').textContent)",
+        timeout=60_000,
+    )
+    assert local.evaluate("() => window.playground.ready") is False
+    assert errors == []
+    local.close()

@@ -8,7 +8,9 @@ an API reference page per ``redo_lite`` module, rendered by Sphinx + myst-nb int
 Steps: (1) stage the sources in ``_build/site/src`` (README as the front page, ``docs/*.md``,
 generated API pages); (2) execute each ``solutions/NN_*.ipynb`` with papermill into the staging
 folder, with a note at its top saying how its outputs were made (executed copies are reused
-while the notebook and the package are unchanged); (3) ``sphinx-build`` with ``site/conf.py``.
+while the notebook and the package are unchanged); (3) ``sphinx-build`` with ``site/conf.py``;
+(4) with the ``playground`` docs page, its files in ``_site/playground/``: onnxruntime-web (``npm
+ci`` in ``site/playground``), the page's script, the models exported by tools/export_onnx.py.
 Links from a page to a repository file that is not on the site go to that file on GitHub.
 """
 
