@@ -36,6 +36,9 @@ html_theme_options = {
     "launch_buttons": {"colab_url": "https://colab.research.google.com"},
     "show_toc_level": 2,
 }
+# the theme's own default colour mode, said: left empty, every page logs a console error
+html_context = {"default_mode": "auto"}
+html_favicon = "favicon.svg"  # three regions; without one, browsers log a 404 for /favicon.ico
 html_last_updated_fmt = "%Y-%m-%d"
 # The theme's colour mode on a first visit (nothing saved in the browser yet): without it the
 # theme logs "Got invalid theme mode" on the first page. Light: the figures are drawn on white.

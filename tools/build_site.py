@@ -9,7 +9,9 @@ Steps: (1) stage the sources in ``_build/site/src`` (README as the front page, t
 guides ``docs/*.md``, the research log ``docs/log/*.md``, generated API pages); (2) execute each
 ``solutions/NN_*.ipynb`` with papermill into the staging folder, with a note at its top saying how
 its outputs were made (executed copies are reused while the notebook and the package are
-unchanged); (3) ``sphinx-build`` with ``site/conf.py``.
+unchanged); (3) ``sphinx-build`` with ``site/conf.py``;
+(4) with the ``playground`` docs page, its files in ``_site/playground/``: onnxruntime-web (``npm
+ci`` in ``site/playground``), the page's script, the models exported by tools/export_onnx.py.
 Links from a page to a repository file that is not on the site go to that file on GitHub.
 """
 
@@ -164,6 +166,57 @@ def stage_pages(src: Path, docs: list[str] | None, api: list[str] | None) -> dic
         rel = page.relative_to(src)
         page.write_text(local_badges(rewrite_links(page.read_text(), rel, src), len(rel.parts) - 1))
     return {"docs": [p.with_suffix("").as_posix() for p in pages], "api": modules}
+
+
+# --------------------------------------------------------------------------------------------
+# The playground (docs/playground.md): onnxruntime-web, the page's script, the exported models
+# --------------------------------------------------------------------------------------------
+PLAYGROUND = ROOT / "site" / "playground"
+# onnxruntime-web's WebAssembly-only build: the script, the module it imports, its binary
+RUNTIME_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+
+
+def npm_install(folder: Path = PLAYGROUND) -> str:
+    """onnxruntime-web at the version site/playground/package-lock.json pins, installed by
+    ``npm ci`` unless node_modules already holds that version."""
+    lock = json.loads((folder / "package-lock.json").read_text())
+    want = lock["packages"]["node_modules/onnxruntime-web"]["version"]
+    have = folder / "node_modules" / "onnxruntime-web" / "package.json"
+    if have.exists() and json.loads(have.read_text())["version"] == want:
+        return f"onnxruntime-web {want} already in {have.parent.relative_to(ROOT)}"
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit(
+            f"error: {folder.relative_to(ROOT)}/package-lock.json: npm not found; the playground "
+            "needs onnxruntime-web from the npm registry (Debian: apt-get install npm)"
+        )
+    cmd = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
+    res = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
+    if res.returncode:
+        why = (res.stderr.strip().splitlines() or ["npm ci failed"])[-1]
+        raise SystemExit(f"error: {folder.relative_to(ROOT)}: npm ci failed: {why}")
+    return f"onnxruntime-web {want} installed by npm ci in {folder.relative_to(ROOT)}"
+
+
+def build_playground(dest: Path) -> str:
+    """The playground's files in ``dest``: onnxruntime-web's runtime, the page's script and style,
+    and what tools/export_onnx.py writes (the models in ONNX, checked against PyTorch, and the
+    test images)."""
+    msg = npm_install()
+    dest.mkdir(parents=True, exist_ok=True)
+    dist = PLAYGROUND / "node_modules" / "onnxruntime-web" / "dist"
+    for name in RUNTIME_FILES:
+        shutil.copy(dist / name, dest / name)
+    for name in ("playground.js", "playground.css"):
+        shutil.copy(PLAYGROUND / name, dest / name)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(ROOT / "tools" / "export_onnx.py"), "--out", str(dest)]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if res.returncode:
+        why = (res.stdout + res.stderr).strip().splitlines() or ["export failed"]
+        raise SystemExit(f"error: tools/export_onnx.py: {why[-1]}")
+    checks = [line for line in res.stdout.splitlines() if "largest |PyTorch - ONNX|" in line]
+    return "\n".join([msg, *checks])
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +421,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "_site"), help="the built site (default _site/)")
     ap.add_argument("--work", default=str(ROOT / "_build" / "site"), help="staging and cache")
     ap.add_argument("--fast", action="store_true", help="execute the notebooks in fast mode")
-    ap.add_argument("--only", nargs="*", help="notebook numbers to include (e.g. 02 04)")
+    ap.add_argument(
+        "--only", nargs="*", help="notebook numbers to include (e.g. 02 04; none: no notebook)"
+    )
     ap.add_argument("--docs", nargs="*", help="docs pages to include, by name (default: all)")
     ap.add_argument("--api", nargs="*", help="redo_lite modules to document (default: all)")
     ap.add_argument("--train-minutes", type=float, default=3.0, help="for notebooks that train")
@@ -387,7 +442,7 @@ def main(argv=None) -> int:
     notebooks = [
         p
         for p in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
-        if not a.only or p.name[:2] in a.only
+        if a.only is None or p.name[:2] in a.only
     ]
     digest, device = package_digest(), device_line()
     jobs = []
@@ -412,6 +467,9 @@ def main(argv=None) -> int:
     if res.returncode:
         print(f"error: sphinx-build failed (exit {res.returncode}); sources in {src}")
         return 1
+    if "playground" in staged["docs"]:
+        for line in build_playground(out / "playground").splitlines():
+            log(f"playground: {line}")
     (out / "site-manifest.json").write_text(json.dumps(manifest, indent=1))
     (out / ".nojekyll").touch()
     log(
