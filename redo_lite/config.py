@@ -55,7 +55,8 @@ class Config:
     # this by a hinge on F's gradient (0: off; not in the paper; losses.area_floor_loss)
     area_weight: float = 10.0  # the hinge's weight
     self_train_steps: int = 0  # after ReDO: steps of F trained on its own colour-filtered masks
-    # (0: off; not in the paper; redo_lite/beyond/selftrain.py), kept if it scores better on validation
+    # (0: off; not in the paper; redo_lite/beyond/selftrain.py), kept if it scores better on
+    # validation
     self_train_images: int = 2000  # training images labelled for it
     self_train_passes: int = 1  # passes of the colour filter that makes its labels
     f_ema: float = 0.0  # decay of a moving average of F's weights, evaluated beside the live F;
@@ -135,10 +136,12 @@ class Config:
         mine = self.to_dict()
         return [k for k in mine if mine[k] != theirs[k]]
 
-    def save(self, path: Path) -> None:
-        from .checkpoint import atomic_write_text
+    def save(self, path: Path, overwrite: bool = True) -> None:
+        """``config.json``, written atomically (``files.atomic_write``); ``overwrite=False``:
+        refused if a file is already there."""
+        from .files import atomic_write_text, json_text
 
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+        atomic_write_text(Path(path), json_text(self.to_dict(), indent=2) + "\n", overwrite)
 
     @classmethod
     def load(cls, path: Path) -> Config:

@@ -12,21 +12,30 @@ from pathlib import Path
 
 import torch
 
-from .files import WriteError, atomic_write, atomic_write_text, make_folder, read_text
+from .files import (
+    WriteError,
+    atomic_write,
+    atomic_write_text,
+    is_temp_of,
+    json_text,
+    make_folder,
+    read_text,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "c2mnist-cpu"
 MARKER = "redo_demo.json"
-OWN = {MARKER, "redraws.png", "run"}  # all the demo ever writes in --out
+LOCK = ".redo_demo.lock"  # while a demo writes in --out (runfolder.lock_output)
+OWN = {MARKER, "redraws.png", "run", LOCK}  # all the demo ever writes in --out
 
 
-def claim_out(out: Path, write: bool = True) -> None:
+def claim_out(out: Path, write: bool = True):
     """--out is the demo's own folder: new, empty, or holding only what the demo writes. Checked
-    (and with ``write``, created and marked)."""
+    (and with ``write``, created, locked and marked: the lock is returned)."""
     if (out.exists() or out.is_symlink()) and not out.is_dir():
         raise WriteError(f"{out}: exists and is not a folder; choose another --out")
     entries = sorted(os.listdir(out)) if out.is_dir() else []
-    foreign = [e for e in entries if e not in OWN and not e.endswith(".tmp")]
+    foreign = [e for e in entries if e not in OWN and not any(is_temp_of(e, o) for o in OWN)]
     if foreign:
         raise WriteError(
             f"{out}: not a demo folder (it holds {foreign[0]!r}); the demo writes only into a new "
@@ -34,9 +43,18 @@ def claim_out(out: Path, write: bool = True) -> None:
         )
     if not write:
         return
+    from .runfolder import lock_output
+
     make_folder(out, "--out folder")
-    if not (out / MARKER).exists():
-        atomic_write_text(out / MARKER, json.dumps({"made_by": "redo_lite demo"}) + "\n")
+    lock = lock_output(out, LOCK, "demo")  # one demo at a time in --out
+    try:
+        claim_out(out, write=False)  # as it is now that this process alone writes here
+        if not (out / MARKER).exists():
+            atomic_write_text(out / MARKER, json.dumps({"made_by": "redo_lite demo"}) + "\n")
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def check_data(data: Path, size: int) -> bool:
@@ -86,32 +104,34 @@ def run_demo(
         raise WriteError(f"{out}: --out and --data must be two separate folders (--data {data})")
     cfg = get_preset("c2mnist-cpu")
     ready = check_data(data, cfg.size)  # both folders checked before anything is written
-    claim_out(out, write=False)
-    if not ready:
-        build(data, size=cfg.size, seed=0)  # data_prep refuses a folder that is not its own
-    claim_out(out)
-    run = SHIPPED
-    if train_minutes:
-        from .train import Trainer
+    lock = claim_out(out)  # created, locked (one demo at a time in --out) and marked
+    try:
+        if not ready:
+            build(data, size=cfg.size, seed=0)  # data_prep refuses a folder that is not its own
+        run = SHIPPED
+        if train_minutes:
+            from .train import Trainer
 
-        run = out / "run"
-        trainer = Trainer(cfg, data, run, seed=seed)
-        try:
-            trainer.fit(minutes=train_minutes)
-        finally:
-            trainer.close()
-    _, nets = load_run(run)
-    test = ImageFolderData(data, "test", cfg.size, cfg.regions, need_masks=True)
-    x, gt = test.batch(torch.arange(min(8, len(test))))
-    grid = redraw_grid(nets, x, gt, 4, 0)
-    big = torch.nn.functional.interpolate(grid[None], scale_factor=3, mode="nearest")[0]
-    atomic_write(out / "redraws.png", lambda f: save_image(big, f, format="png"))
-    scores = {"split": "test", **evaluate(nets["F"], test)}
-    for k in ("iou_split_regions", "per_image_iou"):
-        scores.pop(k)
-    print(
-        f"picture: {out / 'redraws.png'} (input | ground truth | predicted regions | redraws of "
-        "each region)"
-    )
-    print(json.dumps({"run": str(run), **scores}))
+            run = out / "run"
+            trainer = Trainer(cfg, data, run, seed=seed)
+            try:
+                trainer.fit(minutes=train_minutes)
+            finally:
+                trainer.close()
+        _, nets = load_run(run)
+        test = ImageFolderData(data, "test", cfg.size, cfg.regions, need_masks=True)
+        x, gt = test.batch(torch.arange(min(8, len(test))))
+        grid = redraw_grid(nets, x, gt, 4, 0)
+        big = torch.nn.functional.interpolate(grid[None], scale_factor=3, mode="nearest")[0]
+        atomic_write(out / "redraws.png", lambda f: save_image(big, f, format="png"))
+        scores = {"split": "test", **evaluate(nets["F"], test)}
+        for k in ("iou_split_regions", "per_image_iou"):
+            scores.pop(k)
+        print(
+            f"picture: {out / 'redraws.png'} (input | ground truth | predicted regions | "
+            "redraws of each region)"
+        )
+        print(json_text({"run": str(run), **scores}))
+    finally:
+        lock.release()
     return scores

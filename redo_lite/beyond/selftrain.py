@@ -5,13 +5,13 @@ ReDO finds the regions, but in a CPU budget F's edges stay loose: it learns how 
 from what D accepts, not where the image's colours change (docs/c2mnist.md). One round of
 self-training tightens them, with no ground truth:
 
-1. F's soft masks on training images are filtered by a joint bilateral filter guided by the
-   image's own colours (``colour_filter``: ``redo_lite.bilateral.guided_upsample`` at the image's own
-   size, the filter that ``segment`` uses to enlarge masks, for a batch): a pixel takes the masks
-   of its neighbours that look like it. ``self_train_passes`` (P) repeats it: one pass moves an
-   edge by a pixel or two (colored-2-MNIST's halos); many carry a rough blob out to the object's
-   colour edges (one object on a textured background, where ReDO in a few minutes finds where
-   the object is but not its outline);
+1. F's soft masks on training images are filtered by a joint bilateral filter guided by the image's
+   own colours (``colour_filter``: ``redo_lite.bilateral.guided_upsample`` at the image's own size,
+   the filter that ``segment`` uses to enlarge masks, for a batch): a pixel takes the masks of its
+   neighbours that look like it. ``self_train_passes`` (P) repeats it: one pass moves an edge by a
+   pixel or two (colored-2-MNIST's halos); many carry a rough blob out to the object's colour edges
+   (one object on a textured background, where ReDO in a few minutes finds where the object is but
+   not its outline);
 2. the filtered masks' argmax is taken as each pixel's label;
 3. F is trained on these labels with cross-entropy, as the supervised F of the paper's Figure 4
    (``redo_lite.beyond.supervised``) is trained on true ones.
@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F_
 
 from ..bilateral import colour_filter
+from ..files import say
 
 
 @torch.no_grad()
@@ -70,12 +71,17 @@ def self_train(
     amp: bool = False,
     deadline: float | None = None,
     passes: int = 1,
+    progress: bool = False,
 ) -> dict:
     """Self-train a copy of ``F`` on ``images`` (N,3,S,S in [-1, 1]) for ``steps`` steps of Adam
     (or until ``time.perf_counter()`` passes ``deadline``), on labels filtered ``passes`` times.
     Returns ``{"F": the new F (eval mode), "steps": steps done, "loss": the mean loss of the
     last 50, "changed": the share of pixels whose label the filter changed}``; ``F`` itself is
-    left as it was."""
+    left as it was. ``progress``: a line before the labelling and a bar over the steps (stderr)."""
+    from tqdm.auto import tqdm
+
+    if progress:
+        say(f"self-train: labelling {len(images)} images (F's masks, colour filter x{passes})")
     labels, raw = refined_labels(F, images, with_raw=True, passes=passes)
     changed = (raw != labels).float().mean().item()
     dev = next(F.parameters()).device
@@ -83,7 +89,7 @@ def self_train(
     opt = torch.optim.Adam(new.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
     g = torch.Generator().manual_seed(seed)
     losses = []
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc="self-train", unit="step", disable=not progress):
         if deadline is not None and time.perf_counter() > deadline:
             break
         idx = torch.randint(len(images), (batch,), generator=g)
@@ -105,47 +111,116 @@ def self_train(
     }
 
 
-SELF_TRAIN_RECORD = "self_train.json"
+SELF_TRAIN_RECORD = "self_train.json"  # written last: a folder without it is unfinished
+SELF_TRAIN_LOCK = ".redo_self_train.lock"  # while a self-train writes in OUT
+SELF_TRAIN_FILES = ("config.json", "best.pt", "metrics.jsonl", SELF_TRAIN_RECORD)
+
+
+def check_self_train_out(out: Path) -> bool:
+    """OUT may be written: a new or empty folder (False), or one a self-train cut short left, with
+    its files but no ``self_train.json`` (True: started over). Anything else is refused."""
+    from ..files import WriteError, is_temp_of
+
+    if not (out.exists() or out.is_symlink()):
+        return False
+    if not out.is_dir():
+        raise WriteError(f"{out}: exists and is not a folder; choose another --out")
+    entries = sorted(p.name for p in out.iterdir())
+    ours = set(SELF_TRAIN_FILES) | {SELF_TRAIN_LOCK}
+    foreign = [e for e in entries if e not in ours and not any(is_temp_of(e, o) for o in ours)]
+    if foreign or SELF_TRAIN_RECORD in entries:
+        raise WriteError(
+            f"{out}: exists and is not empty (it holds {(foreign or entries)[0]!r}); self-train "
+            "writes a new run folder: choose another --out"
+        )
+    return any(e in SELF_TRAIN_FILES for e in entries)
+
+
+class SelfTrainProgress:
+    """Where a ``self-train`` is: what an interruption says it kept and what to run."""
+
+    def __init__(self, out: Path):
+        self.out, self.writing = Path(out), False
+
+    def interrupted(self) -> str:
+        if self.writing:
+            return (
+                f"self-train stopped while writing {self.out}; it has no {SELF_TRAIN_RECORD}, "
+                "so it is unfinished: run the same command again to start it over"
+            )
+        return (
+            f"self-train stopped before writing its results; nothing was kept in {self.out}: "
+            "run the same command again to start over"
+        )
 
 
 def self_train_run(
-    run_dir, data_dir, out_dir, steps: int | None = None, images: int | None = None, seed: int = 0
+    run_dir,
+    data_dir,
+    out_dir,
+    steps: int | None = None,
+    images: int | None = None,
+    seed: int = 0,
+    progress: SelfTrainProgress | None = None,
 ) -> dict:
     """``python -m redo_lite self-train``: RUN's selected F self-trained on DATA's train split,
     written with RUN's G and D and settings to OUT, a new folder (an existing non-empty one is
     refused, nothing in it touched). OUT is scored as any run (``evaluate``, ``segment``); its
-    ``self_train.json`` records what made it, and keeps ``train`` from writing there."""
-    import json
-
+    ``self_train.json`` records what made it, written last, and keeps ``train`` from writing
+    there. Everything is checked and read first (OUT, RUN, the train and validation images);
+    one self-train at a time writes in OUT (``SELF_TRAIN_LOCK``); a cut-short one is started
+    over by the same command."""
     from .. import checkpoint as ckpt
-    from ..data import ImageFolderData, labelled_split
-    from ..evaluation import evaluate
-    from ..files import WriteError, atomic_write_text, make_folder
+    from ..data import ImageFolderData, labelled_split, note
+    from ..files import json_text, make_folder
     from ..run import load_run
+    from ..runfolder import lock_output
 
     run, out = Path(run_dir), Path(out_dir)
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise WriteError(f"{out}: exists and is not a folder; choose another --out")
-        if any(out.iterdir()):
-            raise WriteError(
-                f"{out}: exists and is not empty; self-train writes a new run folder: choose "
-                "another --out"
-            )
+    progress = progress or SelfTrainProgress(out)
+    check_self_train_out(out)
     cfg, nets = load_run(run)  # checks RUN (its settings and networks) before anything is read
     steps = steps if steps is not None else (cfg.self_train_steps or 500)
     n = images if images is not None else cfg.self_train_images
     train = ImageFolderData(data_dir, "train", cfg.size, cfg.regions, masks="none")
+    val = labelled_split(Path(data_dir), "val", cfg)  # the images with a mask, or None
+    source = run / "best.pt" if (run / "best.pt").exists() else run / "last.pt"
+    state = ckpt.load(source)
+    make_folder(out, "--out folder")
+    lock = lock_output(out, SELF_TRAIN_LOCK, "self-train")
+    try:
+        if check_self_train_out(out):  # as it is now that this process alone writes here
+            note(f"{out}: a self-train cut short (no {SELF_TRAIN_RECORD}); starting it over")
+            for name in SELF_TRAIN_FILES:
+                if (out / name).is_file() or (out / name).is_symlink():
+                    (out / name).unlink()
+        record = _self_train(cfg, nets, state, source, train, val, data_dir, steps, n, seed)
+        progress.writing = True
+        cfg.save(out / "config.json", overwrite=False)
+        ckpt.atomic_save(state, out / "best.pt", overwrite=False)
+        log = run / "metrics.jsonl"
+        text = log.read_text() if log.is_file() else ""
+        ckpt.atomic_write_text(out / "metrics.jsonl", text, overwrite=False)
+        text = json_text(record, indent=2) + "\n"
+        ckpt.atomic_write_text(out / SELF_TRAIN_RECORD, text, overwrite=False)
+        progress.writing = False
+    finally:
+        lock.release()
+    return record
+
+
+def _self_train(cfg, nets, state, source, train, val, data_dir, steps, n, seed) -> dict:
+    """The self-training itself (``self_train_run``): ``state`` becomes the new best.pt."""
+    from ..evaluation import evaluate
+
     g = torch.Generator().manual_seed(seed)
     x = train.batch(torch.randperm(len(train), generator=g)[: min(n, len(train))])[0]
     torch.manual_seed(seed)
     started = time.perf_counter()
     result = self_train(
         nets["F"], x, steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch, seed=seed, amp=False,
-        passes=cfg.self_train_passes,
+        passes=cfg.self_train_passes, progress=True,
     )  # fmt: skip
-    source = run / "best.pt" if (run / "best.pt").exists() else run / "last.pt"
-    state = ckpt.load(source)
     state["nets"] = {k: v for k, v in state["nets"].items() if k in ("F", "G", "D")}
     state["nets"]["F"] = result["F"].state_dict()
     state.pop("F_ema", None)
@@ -161,19 +236,13 @@ def self_train_run(
         "changed": result["changed"],
         "seconds": round(time.perf_counter() - started, 1),
     }
-    val = labelled_split(Path(data_dir), "val", cfg)  # the images with a mask, or None
     state.pop("metrics", None)  # the source F's validation scores: not this F's
     if val is not None:  # the new F's, as best.pt of a run holds its F's
+        say(f"self-train: scoring F before and after on {len(val)} validation images")
         record["val_before"] = evaluate(nets["F"], val)["iou"]
         state["metrics"] = {
             k: v for k, v in evaluate(result["F"], val).items() if k != "per_image_iou"
         }
         record["val_after"] = state["metrics"]["iou"]
     state["self_train"] = record
-    make_folder(out, "--out folder")
-    cfg.save(out / "config.json")
-    ckpt.atomic_save(state, out / "best.pt")
-    log = run / "metrics.jsonl"
-    atomic_write_text(out / "metrics.jsonl", log.read_text() if log.is_file() else "")
-    atomic_write_text(out / SELF_TRAIN_RECORD, json.dumps(record, indent=2) + "\n")
     return record
