@@ -125,13 +125,12 @@ def segment_soft(F, img: Image.Image, size: int, resample=DOWNSCALE) -> torch.Te
         if out is None:
             out = torch.empty(masks.shape[1], h, w)
         for o, m in zip(batch, masks, strict=True):
-            p = (own == o).nonzero().flatten()  # the pixels this window labels
-            if len(p) == 0:
-                continue
+            # the pixels this window labels: a run of them (the owners grow along the side)
+            a, b = (int(torch.searchsorted(own, o, right=r)) for r in (False, True))
             if wide:
-                out[:, :, p] = m[:, :, p - o]
+                out[:, :, a:b] = m[:, :, a - o : b - o]
             else:
-                out[:, p] = m[:, p - o]
+                out[:, a:b] = m[:, a - o : b - o]
     return out
 
 

@@ -1,8 +1,9 @@
 """Safe with a user's own files: every input accounted for, runs tied to their inputs, nothing of
 the user's overwritten, faults reported in one line with the last good files kept.
 
-Each kind is a table of cases; ``tools/probe_cli.py`` runs the same kinds (and more) through the
-real command lines in subprocesses."""
+Each kind is a table of cases for the functions themselves; the hostile-input table
+(``tests/hostile_cases.toml``, run by ``tests/test_hostile.py``) runs the same kinds, and more,
+through the real command lines."""
 
 import errno
 import fcntl
