@@ -41,10 +41,12 @@ def claim_out(out: Path, write: bool = True):
             f"{out}: not a demo folder (it holds {foreign[0]!r}); the demo writes only into a new "
             "or empty folder or one of its own: choose another --out"
         )
-    if not write:
-        return
     from .runfolder import lock_output
 
+    if not write:
+        if out.is_dir():  # another demo writing here is refused now, before any data is built
+            lock_output(out, LOCK, "demo").release()
+        return
     make_folder(out, "--out folder")
     lock = lock_output(out, LOCK, "demo")  # one demo at a time in --out
     try:
@@ -104,10 +106,11 @@ def run_demo(
         raise WriteError(f"{out}: --out and --data must be two separate folders (--data {data})")
     cfg = get_preset("c2mnist-cpu")
     ready = check_data(data, cfg.size)  # both folders checked before anything is written
+    claim_out(out, write=False)
+    if not ready:
+        build(data, size=cfg.size, seed=0)  # data_prep refuses a folder that is not its own
     lock = claim_out(out)  # created, locked (one demo at a time in --out) and marked
     try:
-        if not ready:
-            build(data, size=cfg.size, seed=0)  # data_prep refuses a folder that is not its own
         run = SHIPPED
         if train_minutes:
             from .train import Trainer

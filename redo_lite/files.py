@@ -323,12 +323,18 @@ class StdoutError(WriteError):
     """Writing to standard output failed (a full disk behind ``> file``, a closed terminal)."""
 
 
-class _NamedStdout:
-    """sys.stdout, with a failed write named as standard output (an OSError from ``print`` names
-    no file: "error: disk full" alone would not say which output)."""
+# what a stream wrapper escapes: CONTROL but the carriage return a progress bar redraws with
+STREAM_CONTROL = re.compile(CONTROL.pattern.replace("\x0b-\x1f", "\x0b\x0c\x0e-\x1f"))
 
-    def __init__(self, stream):
-        self._stream = stream
+
+class _Guarded:
+    """sys.stdout or sys.stderr while a command runs: every control character written (a file
+    name's escape codes, in any message or progress line) printed as an escape, and, for
+    standard output, a failed write named as such (an OSError from ``print`` names no file:
+    "error: disk full" alone would not say which output)."""
+
+    def __init__(self, stream, name: str | None):
+        self._stream, self._name = stream, name
 
     def _named(self, fn, *args):
         try:
@@ -336,9 +342,14 @@ class _NamedStdout:
         except BrokenPipeError:
             raise
         except OSError as e:
-            raise StdoutError(f"standard output: cannot write: {cause(e)}") from None
+            if self._name is None:
+                raise
+            raise StdoutError(f"{self._name}: cannot write: {cause(e)}") from None
 
     def write(self, text):
+        text = STREAM_CONTROL.sub(
+            lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text)
+        )
         return self._named(self._stream.write, text)
 
     def flush(self):
@@ -373,12 +384,12 @@ def run_cli(fn, argv: list[str] | None = None, interrupted="interrupted; nothing
     printed with its control characters escaped; a failed write to standard output says so."""
     args = sys.argv[1:] if argv is None else argv
     sigterm_as_interrupt()
-    real_stdout = sys.stdout
-    sys.stdout = _NamedStdout(real_stdout)
+    real = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Guarded(real[0], "standard output"), _Guarded(real[1], None)
     try:
         return _run(fn, args, interrupted)
     finally:
-        sys.stdout = real_stdout
+        sys.stdout, sys.stderr = real
 
 
 def _run(fn, args, interrupted):

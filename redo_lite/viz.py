@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torchvision.utils import make_grid
 
@@ -116,5 +118,9 @@ def redraw_picture(nets: dict, images, gt=None, n_z: int = 4, seed: int = 0, sca
 
 
 def save_redraw_grid(path, nets, images, gt=None, n_z=4, seed=0, scale: int = 3) -> None:
-    """The redraw grid as a PNG with column titles, each pixel drawn ``scale`` times larger."""
-    redraw_picture(nets, images, gt, n_z, seed, scale).save(path)
+    """The redraw grid as a PNG with column titles, each pixel drawn ``scale`` times larger
+    (written atomically: ``files.atomic_write``)."""
+    from .files import atomic_write
+
+    picture = redraw_picture(nets, images, gt, n_z, seed, scale)
+    atomic_write(Path(path), lambda f: picture.save(f, format="PNG"))
