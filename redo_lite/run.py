@@ -169,16 +169,22 @@ def segment_image(
 SEGMENT_LOCK = ".redo_segment.lock"  # while a segment writes in --out (runfolder.lock_output)
 
 
+def check_inside(images_dir: Path, out: Path) -> bool:
+    """Whether --out is --images, or lies inside it (through a link, say)."""
+    img_real, out_real = Path(images_dir).resolve(), Path(out).resolve()
+    return (
+        out_real == img_real
+        or img_real in out_real.parents
+        or (out.is_dir() and os.path.samefile(out, images_dir))
+    )
+
+
 def check_out_folder(images_dir: Path, out: Path, inputs, targets, overwrite: bool) -> None:
     """Refuse an output folder that is, or lies inside, the input folder; an output subfolder
     that is a link, or leads out of --out (into --images, say); an output file that is an input
     file (through a link, say); and, unless ``overwrite``, any output that exists."""
-    img_real, out_real = Path(images_dir).resolve(), Path(out).resolve()
-    if (
-        out_real == img_real
-        or img_real in out_real.parents
-        or (out.is_dir() and os.path.samefile(out, images_dir))
-    ):
+    out_real = Path(out).resolve()
+    if check_inside(images_dir, out):
         raise WriteError(
             f"{out}: is inside --images {images_dir}; label maps would mix with (or replace) the "
             "images: choose an --out outside it"
@@ -245,6 +251,8 @@ def segment_folder(
     images_dir, out = Path(images_dir), Path(out_dir)
     files = list_images(images_dir)
     targets = {stem: out / f"{stem}.png" for stem in files}
+    if out.is_dir() and not check_inside(images_dir, out):  # another segment writing: said first
+        lock_output(out, SEGMENT_LOCK, "segment").release()
     check_out_folder(images_dir, out, files.values(), list(targets.values()), overwrite)
     cfg, nets = load_run(run_dir)
     for path in files.values():  # every image readable, in a mode we read, before any write

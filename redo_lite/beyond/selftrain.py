@@ -178,6 +178,8 @@ def self_train_run(
 
     run, out = Path(run_dir), Path(out_dir)
     progress = progress or SelfTrainProgress(out)
+    if out.is_dir():  # another self-train writing here: said first
+        lock_output(out, SELF_TRAIN_LOCK, "self-train").release()
     check_self_train_out(out)
     cfg, nets = load_run(run)  # checks RUN (its settings and networks) before anything is read
     steps = steps if steps is not None else (cfg.self_train_steps or 500)
