@@ -115,8 +115,8 @@ def _cmd_train(a):
         changed = cfg.differences(cfg.override(a.set).to_dict()) if a.set else []
         if changed:
             raise SystemExit(
-                f"error: {run / 'config.json'}: --set would change {', '.join(changed)} of a run "
-                "that already exists; use another --out"
+                f"error: {run / 'config.json'}: --set would change a run that already exists "
+                f"(its {', '.join(changed)}); use another --out"
             )
     else:
         if a.preset:
