@@ -556,8 +556,9 @@ def command(args: list, S: Path) -> list[str]:
     return [PY, "-m", f"data_prep.{head[3:]}", *args[1:]]
 
 
-def in_process(case: Case, S: Path) -> tuple[int, str, str]:
-    """Run the command's ``main`` here: (exit status, stdout, stderr)."""
+def in_process(case: Case, S: Path) -> tuple[int, str, str] | str:
+    """Run the command's ``main`` here: (exit status, stdout, stderr), or a string saying why
+    there is none (a hang: no answer within the case's time limit)."""
     import importlib
 
     from redo_lite import data, runfolder
@@ -568,6 +569,14 @@ def in_process(case: Case, S: Path) -> tuple[int, str, str]:
     data._noted.clear()  # a note is said once a process: each case is a process of its own
     out, err = (FullDisk() if case.stdout_full else io.StringIO()), io.StringIO()
     here, term = os.getcwd(), signal.getsignal(signal.SIGTERM)
+    hung = []
+
+    def alarm(*_):  # no answer within the case's time limit: a hang (a FIFO opened?)
+        hung.append(True)
+        raise TimeoutError(f"no answer in {case.timeout:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(int(case.timeout))
     os.chdir(S)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -577,9 +586,13 @@ def in_process(case: Case, S: Path) -> tuple[int, str, str]:
             except SystemExit as e:
                 code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
         os.chdir(here)
         signal.signal(signal.SIGTERM, term)
         runfolder._release_all()
+    if hung:
+        return f"hang: no answer in {case.timeout:.0f} s"
     return code, out.getvalue(), err.getvalue()
 
 
@@ -642,7 +655,8 @@ def run_case(case: Case, template: Path, work: Path) -> list[str]:
                 raise Skip(f"cannot mount here ({e})") from None
             raise
         before = snapshot(S)
-        result = in_subprocess(case, S) if case.own_process else in_process(case, S)
+        run = in_subprocess if case.own_process else in_process
+        result = run(case, S)
         if isinstance(result, str):
             return [result]
         code, out, err = result
