@@ -32,9 +32,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F_
-from tqdm.auto import tqdm
 
 from redo_lite.bilateral import colour_filter
+from redo_lite.files import say
 
 
 @torch.no_grad()
@@ -88,7 +88,11 @@ def self_train(
     (the images labelled before ``label_deadline``, if one is given). Returns ``{"F": the new F
     (eval mode), "steps": steps done, "images": images labelled, "loss": the mean loss of the
     last 50, "changed": the share of pixels whose label the filter changed}``; ``F`` itself is
-    left as it was."""
+    left as it was. ``progress``: a line before the labelling and a bar over the steps (stderr)."""
+    from tqdm.auto import tqdm
+
+    if progress:
+        say(f"self-train: labelling {len(images)} images (F's masks, colour filter x{passes})")
     labels, raw = refined_labels(F, images, with_raw=True, passes=passes, deadline=label_deadline)
     images = images[: len(labels)]
     changed = (raw != labels).float().mean().item()
@@ -97,8 +101,7 @@ def self_train(
     opt = torch.optim.Adam(new.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
     g = torch.Generator().manual_seed(seed)
     losses = []
-    bar = tqdm(total=steps, disable=not progress, desc="self-training F", dynamic_ncols=True)
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc="self-train", unit="step", disable=not progress):
         if deadline is not None and time.perf_counter() > deadline:
             break
         idx = torch.randint(len(images), (batch,), generator=g)
@@ -111,8 +114,6 @@ def self_train(
         loss.backward()
         opt.step()
         losses.append(loss.item())
-        bar.update(1)
-    bar.close()
     tail = losses[-50:]
     return {
         "F": new.eval().requires_grad_(False),
@@ -123,7 +124,47 @@ def self_train(
     }
 
 
-SELF_TRAIN_RECORD = "self_train.json"
+SELF_TRAIN_RECORD = "self_train.json"  # written last: a folder without it is unfinished
+SELF_TRAIN_LOCK = ".redo_self_train.lock"  # while a self-train writes in OUT
+SELF_TRAIN_FILES = ("config.json", "best.pt", "metrics.jsonl", SELF_TRAIN_RECORD)
+
+
+def check_self_train_out(out: Path) -> bool:
+    """OUT may be written: a new or empty folder (False), or one a self-train cut short left, with
+    its files but no ``self_train.json`` (True: started over). Anything else is refused."""
+    from redo_lite.files import WriteError, is_temp_of
+
+    if not (out.exists() or out.is_symlink()):
+        return False
+    if not out.is_dir():
+        raise WriteError(f"{out}: exists and is not a folder; choose another --out")
+    entries = sorted(p.name for p in out.iterdir())
+    ours = set(SELF_TRAIN_FILES) | {SELF_TRAIN_LOCK}
+    foreign = [e for e in entries if e not in ours and not any(is_temp_of(e, o) for o in ours)]
+    if foreign or SELF_TRAIN_RECORD in entries:
+        raise WriteError(
+            f"{out}: exists and is not empty (it holds {(foreign or entries)[0]!r}); self-train "
+            "writes a new run folder: choose another --out"
+        )
+    return any(e in SELF_TRAIN_FILES for e in entries)
+
+
+class SelfTrainProgress:
+    """Where a ``self-train`` is: what an interruption says it kept and what to run."""
+
+    def __init__(self, out: Path):
+        self.out, self.writing = Path(out), False
+
+    def interrupted(self) -> str:
+        if self.writing:
+            return (
+                f"self-train stopped while writing {self.out}; it has no {SELF_TRAIN_RECORD}, "
+                "so it is unfinished: run the same command again to start it over"
+            )
+        return (
+            f"self-train stopped before writing its results; nothing was kept in {self.out}: "
+            "run the same command again to start over"
+        )
 
 
 def self_train_run(
@@ -133,49 +174,76 @@ def self_train_run(
     steps: int | None = None,
     images: int | None = None,
     seed: int = 0,
+    progress: SelfTrainProgress | None = None,
     seconds: float | None = None,
-    progress: bool = False,
 ) -> dict:
     """``python -m redo_lite self-train``: RUN's selected F self-trained on DATA's train split,
     written with RUN's G and D and settings to OUT, a new folder (an existing non-empty one is
     refused, nothing in it touched). OUT is scored as any run (``evaluate``, ``segment``); its
-    ``self_train.json`` records what made it, and keeps ``train`` from writing there.
-    ``seconds``: the phase's time, set out before it starts: labelling stops at half of it (fewer
-    images), the steps at its end (fewer steps)."""
-    import json
-
+    ``self_train.json`` records what made it, written last, and keeps ``train`` from writing
+    there. Everything is checked and read first (OUT, RUN, the train and validation images);
+    one self-train at a time writes in OUT (``SELF_TRAIN_LOCK``); a cut-short one is started
+    over by the same command. ``seconds``: the time set out for it before it starts (the phase
+    after ReDO in ``train``): labelling stops at half of it (fewer images), the steps at its end
+    (fewer steps)."""
     from redo_lite import checkpoint as ckpt
-    from redo_lite.data import ImageFolderData, labelled_split
-    from redo_lite.evaluation import evaluate
-    from redo_lite.files import WriteError, atomic_write_text, make_folder
+    from redo_lite.data import ImageFolderData, labelled_split, note
+    from redo_lite.files import json_text, make_folder
     from redo_lite.run import load_run
+    from redo_lite.runfolder import lock_output
 
     run, out = Path(run_dir), Path(out_dir)
-    if out.exists() or out.is_symlink():
-        if not out.is_dir():
-            raise WriteError(f"{out}: exists and is not a folder; choose another --out")
-        if any(out.iterdir()):
-            raise WriteError(
-                f"{out}: exists and is not empty; self-train writes a new run folder: choose "
-                "another --out"
-            )
+    progress = progress or SelfTrainProgress(out)
+    if out.is_dir():  # another self-train writing here: said first
+        lock_output(out, SELF_TRAIN_LOCK, "self-train").release()
+    check_self_train_out(out)
     cfg, nets = load_run(run)  # checks RUN (its settings and networks) before anything is read
     steps = steps if steps is not None else (cfg.self_train_steps or 500)
     n = images if images is not None else cfg.self_train_images
     train = ImageFolderData(data_dir, "train", cfg.size, cfg.regions, masks="none")
     val = labelled_split(Path(data_dir), "val", cfg)  # the images with a mask, or None
+    source = run / "best.pt" if (run / "best.pt").exists() else run / "last.pt"
+    state = ckpt.load(source)
+    make_folder(out, "--out folder")
+    lock = lock_output(out, SELF_TRAIN_LOCK, "self-train")
+    try:
+        if check_self_train_out(out):  # as it is now that this process alone writes here
+            note(f"{out}: a self-train cut short (no {SELF_TRAIN_RECORD}); starting it over")
+            for name in SELF_TRAIN_FILES:
+                if (out / name).is_file() or (out / name).is_symlink():
+                    (out / name).unlink()
+        record = _self_train(
+            cfg, nets, state, source, train, val, data_dir, steps, n, seed, seconds
+        )
+        progress.writing = True
+        cfg.save(out / "config.json", overwrite=False)
+        ckpt.atomic_save(state, out / "best.pt", overwrite=False)
+        log = run / "metrics.jsonl"
+        text = log.read_text() if log.is_file() else ""
+        ckpt.atomic_write_text(out / "metrics.jsonl", text, overwrite=False)
+        text = json_text(record, indent=2) + "\n"
+        ckpt.atomic_write_text(out / SELF_TRAIN_RECORD, text, overwrite=False)
+        progress.writing = False
+    finally:
+        lock.release()
+    return record
+
+
+def _self_train(cfg, nets, state, source, train, val, data_dir, steps, n, seed, seconds) -> dict:
+    """The self-training itself (``self_train_run``): ``state`` becomes the new best.pt."""
+    from redo_lite.evaluation import evaluate
+
     g = torch.Generator().manual_seed(seed)
     x = train.batch(torch.randperm(len(train), generator=g)[: min(n, len(train))])[0]
     torch.manual_seed(seed)
     started = time.perf_counter()
-    end = None if seconds is None else started + seconds
+    timed = seconds is not None
     result = self_train(
         nets["F"], x, steps, cfg.lr_f, cfg.betas, cfg.wd_f, cfg.batch, seed=seed, amp=False,
-        passes=cfg.self_train_passes, deadline=end,
-        label_deadline=None if seconds is None else started + seconds / 2, progress=progress,
+        passes=cfg.self_train_passes, progress=True,
+        deadline=started + seconds if timed else None,
+        label_deadline=started + seconds / 2 if timed else None,
     )  # fmt: skip
-    source = run / "best.pt" if (run / "best.pt").exists() else run / "last.pt"
-    state = ckpt.load(source)
     state["nets"] = {k: v for k, v in state["nets"].items() if k in ("F", "G", "D")}
     state["nets"]["F"] = result["F"].state_dict()
     state.pop("F_ema", None)
@@ -193,18 +261,13 @@ def self_train_run(
     }
     state.pop("metrics", None)  # the source F's validation scores: not this F's
     if val is not None:  # the new F's, as best.pt of a run holds its F's
+        say(f"self-train: scoring F before and after on {len(val)} validation images")
         record["val_before"] = evaluate(nets["F"], val)["iou"]
         state["metrics"] = {
             k: v for k, v in evaluate(result["F"], val).items() if k != "per_image_iou"
         }
         record["val_after"] = state["metrics"]["iou"]
     state["self_train"] = record
-    make_folder(out, "--out folder")
-    cfg.save(out / "config.json")
-    ckpt.atomic_save(state, out / "best.pt")
-    log = run / "metrics.jsonl"
-    atomic_write_text(out / "metrics.jsonl", log.read_text() if log.is_file() else "")
-    atomic_write_text(out / SELF_TRAIN_RECORD, json.dumps(record, indent=2) + "\n")
     return record
 
 
@@ -219,35 +282,13 @@ def self_train_phase(
     """Self-training as the phase after ReDO (``train`` with a config whose ``self_train_steps``
     is above 0, unless ``--no-self-train``): RUN's selected F self-trained into RUN/selftrained.
     RUN itself, ReDO's model, is left as it is. A phase that finished before is not run again
-    (``already`` in the record); one interrupted before its record was written starts again from
-    the start, since the phase keeps nothing half-done but the folder it writes."""
+    (``already`` in the record); one interrupted before its record was written starts over with the
+    same command (``self_train_run`` clears what it left)."""
     import json
 
     out = Path(run_dir) / PHASE_FOLDER
     record_path = out / SELF_TRAIN_RECORD
     if record_path.is_file():
         return {**json.loads(record_path.read_text()), "out": str(out), "already": True}
-    if out.is_dir() and not out.is_symlink():
-        _clear_unfinished(out)
-    record = self_train_run(
-        run_dir, data_dir, out, steps, images, seed=seed, seconds=seconds, progress=True
-    )
+    record = self_train_run(run_dir, data_dir, out, steps, images, seed=seed, seconds=seconds)
     return {**record, "out": str(out)}
-
-
-# what an unfinished phase may have left in RUN/selftrained (the files self_train_run writes)
-_PHASE_FILES = ("config.json", "best.pt", "metrics.jsonl")
-
-
-def _clear_unfinished(out: Path) -> None:
-    from redo_lite.files import WriteError
-
-    # the phase's own files, and the temporary files of a write it did not finish
-    others = [p.name for p in out.iterdir() if not any(f in p.name for f in _PHASE_FILES)]
-    if others:
-        raise WriteError(
-            f"{out}: holds {', '.join(sorted(others))}, which the self-training phase did not "
-            "write; move it away to run the phase again"
-        )
-    for p in out.iterdir():
-        p.unlink()

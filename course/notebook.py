@@ -127,21 +127,43 @@ def repo_root():
 
 def ensure_c2mnist(path: str = "data/c2mnist32", size: int = 32):
     """Build colored-2-MNIST at ``path`` unless it is already there (half a minute to two minutes).
-    A copy built by the first release (broken digit strokes, no ``digit_min_cover`` in its
-    info.json) is not used and not replaced: the error says to move it aside, and the next call
-    builds the current data set."""
+    What is at ``path`` is identified first, by its ``info.json``: another data set, or
+    colored-2-MNIST of another size, is refused (pass another path; nothing there is touched);
+    a copy built by the first release (broken digit strokes: colored-2-MNIST with no
+    ``digit_min_cover``) is not used: the error says to move it aside. A folder without
+    ``info.json`` is left to ``data_prep``, which builds only into a new or empty folder or one
+    of its own builds cut short."""
     import json
     from pathlib import Path
 
+    from redo_lite.files import read_text
+
     info = Path(path) / "info.json"
-    if not info.exists():
+    if not (info.exists() or info.is_symlink()):
         from data_prep.c2mnist import build
 
         build(Path(path), size=size, seed=0)
-    elif "digit_min_cover" not in json.loads(info.read_text()):
+        return path
+    try:
+        meta = json.loads(read_text(info, "info.json", RuntimeError))
+    except json.JSONDecodeError as e:
+        raise RuntimeError(f"{info}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if name != "colored-2-MNIST":
         raise RuntimeError(
-            f"{info}: built by the course's first release (digits with broken strokes); move or "
-            f"delete {path} and run this cell again to build the current data set"
+            f"{path}: holds another data set ({name!r} in its info.json), not colored-2-MNIST; "
+            "pass ensure_c2mnist another path (nothing here was touched)"
+        )
+    if meta.get("size") != size:
+        raise RuntimeError(
+            f"{path}: holds colored-2-MNIST at {meta.get('size')} px, not {size} px; pass "
+            "ensure_c2mnist another path, or size="
+            f"{meta.get('size')} (nothing here was touched)"
+        )
+    if "digit_min_cover" not in meta:
+        raise RuntimeError(
+            f"{info}: built by the course's first release (colored-2-MNIST with broken digit "
+            f"strokes); move {path} aside and run this cell again to build the current data set"
         )
     return path
 

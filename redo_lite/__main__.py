@@ -8,13 +8,12 @@ exit status 2 (``--debug`` shows the traceback instead).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 from .cli import Parser, positive, power_of_two, whole
-from .files import run_cli
+from .files import json_text, printable, run_cli, say
 
 
 def split_name(text: str) -> str:
@@ -113,10 +112,11 @@ def _cmd_train(a):
                 f"({cfg.size}px, {cfg.regions} regions), not {asked!r} ({a.size or cfg.size}px, "
                 f"{a.regions or cfg.regions} regions); use another --out for new settings"
             )
-        if a.set and cfg.differences(cfg.override(a.set).to_dict()):
+        changed = cfg.differences(cfg.override(a.set).to_dict()) if a.set else []
+        if changed:
             raise SystemExit(
-                f"error: {run / 'config.json'}: --set would change a run that already exists; "
-                "use another --out"
+                f"error: {run / 'config.json'}: --set would change a run that already exists "
+                f"(its {', '.join(changed)}); use another --out"
             )
     else:
         if a.preset:
@@ -146,10 +146,7 @@ def _cmd_train(a):
     )
     try:
         if trainer.resumed:
-            print(
-                f"resuming {a.out} at step {trainer.step} (attempt {trainer.attempt})",
-                file=sys.stderr,
-            )
+            say(f"resuming {a.out} at step {trainer.step} (attempt {trainer.attempt})")
         plan = _phases(cfg, a, run, trainer)
         out = trainer.fit(steps=a.steps or plan["redo_steps"], minutes=plan["redo_minutes"])
         if out.get("interrupted"):
@@ -164,7 +161,7 @@ def _cmd_train(a):
             out["self_training"] = _self_train_phase(cfg, a, run, trainer, plan)
         if trainer.main:
             _say(_kept(out, run))
-        print(json.dumps(out))
+        print(json_text(out))  # strict JSON: no best score yet (no labelled validation) is null
     finally:
         trainer.close()
 
@@ -245,11 +242,9 @@ def _self_train_phase(cfg, a, run: Path, trainer, plan) -> dict:
 
 
 def _say(text: str) -> None:
-    """A line (or lines) of what train does, on stderr, beside the progress bars."""
-    from .files import printable
-
+    """Lines of what train does, on stderr, beside the progress bars."""
     for line in text.splitlines():
-        print(printable(line), file=sys.stderr)
+        say(line)
 
 
 def _figures(m: dict) -> dict:
@@ -275,27 +270,32 @@ def _kept(out: dict, run: Path) -> str:
 def _cmd_evaluate(a):
     from .run import evaluate_run
 
-    print(json.dumps(evaluate_run(a.run, a.data, a.split, device=check_device(a.device))))
+    print(json_text(evaluate_run(a.run, a.data, a.split, device=check_device(a.device))))
 
 
 def _cmd_segment(a):
-    from .run import segment_folder
+    from .run import SegmentProgress, segment_folder
 
+    progress = SegmentProgress(a.out, 0)
+    a.interrupted = progress.interrupted
     written = segment_folder(
-        a.run, a.images, a.out, overwrite=a.overwrite, device=check_device(a.device)
-    )
-    print(f"wrote {len(written)} label maps to {a.out}")
+        a.run, a.images, a.out, overwrite=a.overwrite, progress=progress,
+        device=check_device(a.device),
+    )  # fmt: skip
+    print(printable(f"wrote {len(written)} label maps to {a.out}"))
 
 
 def _cmd_self_train(a):
     import torch
 
-    from beyond.selftrain import self_train_run
+    from beyond.selftrain import SelfTrainProgress, self_train_run
 
     if a.threads:
         torch.set_num_threads(a.threads)
-    record = self_train_run(a.run, a.data, a.out, a.steps, a.images, a.seed)
-    print(json.dumps({"out": a.out, **record}))
+    progress = SelfTrainProgress(a.out)
+    a.interrupted = progress.interrupted
+    record = self_train_run(a.run, a.data, a.out, a.steps, a.images, a.seed, progress)
+    print(json_text({"out": a.out, **record}))
 
 
 def _cmd_demo(a):
@@ -312,7 +312,7 @@ def _cmd_describe(a):
     if a.regions:
         cfg = cfg.override([f"regions={a.regions}"])
     print(
-        json.dumps(
+        json_text(
             {
                 "preset": cfg.preset,
                 "regions": cfg.regions,
@@ -435,11 +435,19 @@ def build_parser() -> Parser:
 def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     a = build_parser().parse_args(args)
-    run_cli(
-        lambda: a.fn(a),
-        args,
-        interrupted="interrupted; a run can be resumed with the same command",
-    )
+    a.interrupted = INTERRUPTED.get(a.cmd, "interrupted; nothing was written")
+    run_cli(lambda: a.fn(a), args, interrupted=lambda: _said(a.interrupted))
+
+
+# what an interrupt before a command says what it kept (segment and self-train say it as they go)
+INTERRUPTED = {
+    "train": "interrupted; a run can be resumed with the same command",
+    "demo": "interrupted; the demo can be run again with the same command",
+}
+
+
+def _said(what) -> str:
+    return what() if callable(what) else what
 
 
 if __name__ == "__main__":

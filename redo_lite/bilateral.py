@@ -40,28 +40,30 @@ def guided_upsample(
     where no neighbour's colour is close."""
     n, h, w = soft.shape
     H, W = big.shape[1:]
-    k = 2 * radius + 1
-
-    def unfold(t):  # C,h,w -> C, k*k, h, w: each small pixel's neighbourhood
-        t = F_.pad(t[None], (radius,) * 4, mode="replicate")
-        return F_.unfold(t, k).view(-1, k * k, h, w)
-
-    masks, colours = unfold(soft), unfold(small)
+    # padded once; each tile reads the neighbours of its own pixels only
+    soft_p = F_.pad(soft[None], (radius,) * 4, mode="replicate")[0]
+    small_p = F_.pad(small[None], (radius,) * 4, mode="replicate")[0]
     ys = (torch.arange(H) + 0.5) * h / H - 0.5  # p's place in the small image (pixel centres)
     xs = (torch.arange(W) + 0.5) * w / W - 0.5
     iy, ix = ys.round().clamp(0, h - 1).long(), xs.round().clamp(0, w - 1).long()
-    d = torch.arange(-radius, radius + 1).float()
-    dy, dx = d.repeat_interleave(k), d.repeat(k)  # offsets of the k*k neighbours
+    cols = max(1, rows * 256 // min(H, rows))  # a tile of about rows x 256 pixels
     out = torch.empty(n, H, W)
-    for r0 in range(0, H, rows):  # a band of rows at a time: memory stays small
+    for r0 in range(0, H, rows):  # a tile at a time: memory bounded whatever the image's shape
         r = slice(r0, min(H, r0 + rows))
-        m, c = masks[:, :, iy[r]][..., ix], colours[:, :, iy[r]][..., ix]  # (n|3), k*k, rows, W
-        space = (iy[None, r, None] + dy[:, None, None] - ys[None, r, None]) ** 2 + (
-            ix[None, None] + dx[:, None, None] - xs[None, None]
-        ) ** 2  # k*k, rows, W
-        colour = ((c - big[:, None, r]) ** 2).sum(0)
-        weight = bilateral_weight(space, colour, sigma_space, sigma_colour)
-        out[:, r] = (m * weight).sum(1) / weight.sum(0)
+        for c0 in range(0, W, cols):
+            c = slice(c0, min(W, c0 + cols))
+            num, den = 0.0, 0.0
+            for dy in range(-radius, radius + 1):  # the small pixels q near p's place
+                qy = iy[r] + dy
+                for dx in range(-radius, radius + 1):
+                    qx = ix[c] + dx
+                    m = soft_p[:, qy + radius][:, :, qx + radius]  # n, rows, cols
+                    col = small_p[:, qy + radius][:, :, qx + radius]  # 3, rows, cols
+                    space = (qy - ys[r])[:, None] ** 2 + (qx - xs[c])[None] ** 2
+                    colour = ((col - big[:, r, c]) ** 2).sum(0)
+                    weight = bilateral_weight(space, colour, sigma_space, sigma_colour)
+                    num, den = num + m * weight, den + weight
+            out[:, r, c] = num / den
     return out
 
 

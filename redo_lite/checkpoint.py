@@ -14,9 +14,10 @@ import torch
 from .files import WriteError, atomic_write, atomic_write_text, check_regular  # noqa: F401
 
 
-def atomic_save(obj, path: Path) -> None:
+def atomic_save(obj, path: Path, overwrite: bool = True) -> None:
     """torch.save to ``path`` so that a crash leaves either the old file or the new one; a failed
-    write (disk full, read-only folder) raises WriteError and keeps the old file."""
+    write (disk full, read-only folder) raises WriteError and keeps the old file. With
+    ``overwrite=False`` a file already at ``path`` is refused, not replaced."""
     path = Path(path)
     atomic_write(
         path,
@@ -27,6 +28,7 @@ def atomic_save(obj, path: Path) -> None:
             if path.exists()
             else "nothing was written"
         ),
+        overwrite=overwrite,
     )
 
 

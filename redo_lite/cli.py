@@ -12,7 +12,10 @@ class Parser(argparse.ArgumentParser):
     """argparse, with its usage errors on one line: ``error: argument --size: ...``."""
 
     def error(self, message):
-        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        from .files import printable
+
+        text = " ".join(printable(f"error: {message} (see {self.prog} --help)").split())
+        print(text, file=sys.stderr)
         raise SystemExit(2)
 
 

@@ -134,10 +134,12 @@ class Config:
         mine = self.to_dict()
         return [k for k in mine if mine[k] != theirs[k]]
 
-    def save(self, path: Path) -> None:
-        from .checkpoint import atomic_write_text
+    def save(self, path: Path, overwrite: bool = True) -> None:
+        """``config.json``, written atomically (``files.atomic_write``); ``overwrite=False``:
+        refused if a file is already there."""
+        from .files import atomic_write_text, json_text
 
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
+        atomic_write_text(Path(path), json_text(self.to_dict(), indent=2) + "\n", overwrite)
 
     @classmethod
     def load(cls, path: Path) -> Config:

@@ -21,9 +21,11 @@ by their extension are skipped with a note saying so. Stems are compared in Unic
 
 Documented conversions: the EXIF orientation of a photo (and of a mask) is applied first, so an
 image is read as it is displayed; of an animated GIF or a multi-page TIFF the first frame is read
-(with a note); grayscale, palette, CMYK, float and 16-bit images are converted to
-8-bit RGB (16-bit values are scaled by 1/257, floats in [0, 1] by 255); RGBA, LA and PA are
-composited on white.
+(with a note); grayscale, palette, CMYK, YCbCr, HSV, float and 16- and 32-bit integer images
+are converted to 8-bit RGB by their range (16-bit values are scaled by 1/257, floats in [0, 1] by
+255; a range that fits neither is stretched from its min..max, with a note); RGBA, LA, PA and a
+transparent colour are composited on white; an image with NaN values, or in CIE L*a*b*, is
+refused with the reason.
 """
 
 from __future__ import annotations
@@ -88,22 +90,71 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode -> 8-bit RGB (see the module docstring for the conversions)."""
-    if img.mode == "F":
-        a = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        a = a * 255 if a.size and a.max() <= 1.0 else a
-        img = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "L")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        a = np.asarray(img, dtype=np.float64)
-        scale = 257.0 if a.max() > 255 or img.mode.startswith("I;16") else 1.0
-        img = Image.fromarray(np.clip(a / scale, 0, 255).astype(np.uint8), "L")
-    if img.mode in ("P", "PA"):
+def _stretched(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Values from [lo, hi] to 0..255 (a constant image: 0)."""
+    return (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+
+
+def _to_gray8(img: Image.Image, name: str) -> Image.Image:
+    """A float (F) or integer (I, I;16...) image as 8-bit grayscale, by its range: 16-bit values
+    scaled by 1/257; 32-bit integers already in 0..255 kept, in 0..65535 scaled as 16-bit, any
+    other range (negative values, beyond 16 bits) stretched from its min..max, with a note;
+    floats in [0, 1] scaled by 255, in [0, 255] kept, others stretched, with a note. NaN or an
+    infinity: refused."""
+    a = np.asarray(img, dtype=np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(
+            f"a {img.mode} image with NaN or infinite values; its pixels cannot be read as "
+            "colours (save it with finite values, or as 8-bit PNG)"
+        )
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    bits = "32-bit float" if img.mode == "F" else "32-bit integer"
+    if img.mode.startswith("I;16"):
+        a = a / 257.0  # 0..65535 -> 0..255
+    elif img.mode == "F" and lo >= 0 and hi <= 1:
+        a = a * 255.0
+    elif lo >= 0 and hi <= 255:
+        pass
+    elif img.mode == "I" and lo >= 0 and hi <= 65535:
+        a = a / 257.0  # 16-bit values stored as 32-bit integers
+    else:
+        note(
+            f"{name}: a {bits} image with values from {lo:g} to {hi:g}; stretched to 0..255 "
+            "(its own range)"
+        )
+        a = _stretched(a, lo, hi)
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
+
+
+def to_rgb(img: Image.Image, name: str = "an image") -> Image.Image:
+    """Any PIL mode -> 8-bit RGB (see the module docstring for the conversions); a mode that has
+    no faithful conversion is refused with ValueError saying why. ``name``: for notes."""
+    mode = img.mode
+    if mode == "F" or mode == "I" or mode.startswith("I;16"):
+        img = _to_gray8(img, name)
+    elif mode == "LAB":
+        raise ValueError(
+            "a CIE L*a*b* image (mode LAB): Pillow has no colour conversion from it to RGB; "
+            "save it as RGB"
+        )
+    elif mode in ("La", "RGBa"):  # premultiplied alpha: divided out first
+        img = img.convert("RGBA") if mode == "RGBa" else _unpremultiply_la(img)
+    elif mode not in ("1", "L", "P", "PA", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "HSV"):
+        raise ValueError(f"mode {mode}: not a mode Pillow converts to RGB; save it as RGB")
+    if img.mode in ("P", "PA") or "transparency" in img.info:  # a palette or a transparent colour
         img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA"):
+    if img.mode in ("RGBA", "LA"):  # composited on white
         bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(bg, img.convert("RGBA"))
     return img.convert("RGB")
+
+
+def _unpremultiply_la(img: Image.Image) -> Image.Image:
+    a = np.asarray(img, dtype=np.float64)
+    alpha = a[..., 1:2]
+    gray = np.where(alpha > 0, a[..., :1] * 255.0 / np.maximum(alpha, 1), 0)
+    la = np.concatenate([np.clip(np.rint(gray), 0, 255), alpha], -1).astype(np.uint8)
+    return Image.fromarray(la, "LA")
 
 
 def open_image(path: Path, orient: bool = True) -> Image.Image:
@@ -438,7 +489,7 @@ class ImageFolderData:
             path = all_images[stem]
             raw = open_image(path)
             try:
-                img = to_rgb(raw)
+                img = to_rgb(raw, str(path))
             except (ValueError, OSError) as e:
                 raise DataError(f"{path}: cannot convert mode {raw.mode} to RGB ({e})") from None
             img.info["exif_orientation"] = raw.info.get("exif_orientation", 1)

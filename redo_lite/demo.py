@@ -14,33 +14,52 @@ from pathlib import Path
 
 import torch
 
-from .files import WriteError, atomic_write, atomic_write_text, make_folder, read_text
+from .files import (
+    WriteError,
+    atomic_write,
+    atomic_write_text,
+    is_temp_of,
+    make_folder,
+    read_text,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "c2mnist-cpu"  # ReDO alone: the model the course loads
 SELFTRAINED = ROOT / "checkpoints" / "c2mnist-cpu-selftrained"  # the same, then self-trained
 NAMES = ["background", "even digit", "odd digit"]  # what labels 0, 1, 2 of the truth mean
 MARKER = "redo_demo.json"
-OWN = {MARKER, "redraws.png", "run"}  # all the demo ever writes in --out
+LOCK = ".redo_demo.lock"  # while a demo writes in --out (runfolder.lock_output)
+OWN = {MARKER, "redraws.png", "run", LOCK}  # all the demo ever writes in --out
 
 
-def claim_out(out: Path, write: bool = True) -> None:
+def claim_out(out: Path, write: bool = True):
     """--out is the demo's own folder: new, empty, or holding only what the demo writes. Checked
-    (and with ``write``, created and marked)."""
+    (and with ``write``, created, locked and marked: the lock is returned)."""
     if (out.exists() or out.is_symlink()) and not out.is_dir():
         raise WriteError(f"{out}: exists and is not a folder; choose another --out")
     entries = sorted(os.listdir(out)) if out.is_dir() else []
-    foreign = [e for e in entries if e not in OWN and not e.endswith(".tmp")]
+    foreign = [e for e in entries if e not in OWN and not any(is_temp_of(e, o) for o in OWN)]
     if foreign:
         raise WriteError(
             f"{out}: not a demo folder (it holds {foreign[0]!r}); the demo writes only into a new "
             "or empty folder or one of its own: choose another --out"
         )
+    from .runfolder import lock_output
+
     if not write:
+        if out.is_dir():  # another demo writing here is refused now, before any data is built
+            lock_output(out, LOCK, "demo").release()
         return
     make_folder(out, "--out folder")
-    if not (out / MARKER).exists():
-        atomic_write_text(out / MARKER, json.dumps({"made_by": "redo_lite demo"}) + "\n")
+    lock = lock_output(out, LOCK, "demo")  # one demo at a time in --out
+    try:
+        claim_out(out, write=False)  # as it is now that this process alone writes here
+        if not (out / MARKER).exists():
+            atomic_write_text(out / MARKER, json.dumps({"made_by": "redo_lite demo"}) + "\n")
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def check_data(data: Path, size: int) -> bool:
@@ -113,41 +132,48 @@ def run_demo(
     claim_out(out, write=False)
     if not ready:
         build(data, size=cfg.size, seed=0)  # data_prep refuses a folder that is not its own
-    claim_out(out)
-    models = [("ReDO alone", SHIPPED), ("ReDO, then self-trained (beyond the paper)", SELFTRAINED)]
-    if train_minutes:
-        from .train import Trainer
+    lock = claim_out(out)  # created, locked (one demo at a time in --out) and marked
+    try:
+        models = [
+            ("ReDO alone", SHIPPED),
+            ("ReDO, then self-trained (beyond the paper)", SELFTRAINED),
+        ]
+        if train_minutes:
+            from .train import Trainer
 
-        run = out / "run"
-        trainer = Trainer(cfg, data, run, seed=seed)
-        try:
-            trainer.fit(minutes=train_minutes)
-        finally:
-            trainer.close()
-        models.insert(0, (f"ReDO, trained here ({train_minutes:g} min)", run))
-    label, run = models[0]
-    _, nets = load_run(run)
-    test = ImageFolderData(data, "test", cfg.size, cfg.regions, need_masks=True)
-    x, gt = test.batch(torch.arange(min(8, len(test))))
-    fig = redraw_figure(
-        nets, x, gt, NAMES, n_z=4, seed=0, title=f"{label} ({shown(run)}) on test images"
-    )
-    atomic_write(
-        out / "redraws.png", lambda f: fig.savefig(f, format="png", dpi=100, bbox_inches="tight")
-    )
-    plt.close(fig)
-    print(
-        f"picture: {out / 'redraws.png'} ({label}, {shown(run)}: input | truth | prediction | "
-        "redraws of each region)"
-    )
-    results, rows = {}, []
-    for label, run in models:
-        if run != models[0][1]:
-            _, nets = load_run(run)
-        scores = evaluate(nets["F"], test)
-        for k in ("iou_split_regions", "per_image_iou"):
-            scores.pop(k)
-        results[label] = {"run": str(run), "split": "test", **scores}
-        rows.append((label, run, scores))
-    print("\n".join(score_lines(rows)))
-    return results
+            run = out / "run"
+            trainer = Trainer(cfg, data, run, seed=seed)
+            try:
+                trainer.fit(minutes=train_minutes)
+            finally:
+                trainer.close()
+            models.insert(0, (f"ReDO, trained here ({train_minutes:g} min)", run))
+        label, run = models[0]
+        _, nets = load_run(run)
+        test = ImageFolderData(data, "test", cfg.size, cfg.regions, need_masks=True)
+        x, gt = test.batch(torch.arange(min(8, len(test))))
+        fig = redraw_figure(
+            nets, x, gt, NAMES, n_z=4, seed=0, title=f"{label} ({shown(run)}) on test images"
+        )
+        atomic_write(
+            out / "redraws.png",
+            lambda f: fig.savefig(f, format="png", dpi=100, bbox_inches="tight"),
+        )
+        plt.close(fig)
+        print(
+            f"picture: {out / 'redraws.png'} ({label}, {shown(run)}: input | truth | prediction | "
+            "redraws of each region)"
+        )
+        results, rows = {}, []
+        for label, run in models:
+            if run != models[0][1]:
+                _, nets = load_run(run)
+            scores = evaluate(nets["F"], test)
+            for k in ("iou_split_regions", "per_image_iou"):
+                scores.pop(k)
+            results[label] = {"run": str(run), "split": "test", **scores}
+            rows.append((label, run, scores))
+        print("\n".join(score_lines(rows)))
+        return results
+    finally:
+        lock.release()

@@ -13,9 +13,14 @@
 from __future__ import annotations
 
 import errno
+import json
+import math
 import os
+import re
+import signal
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 CAUSES = {
@@ -108,11 +113,8 @@ def read_text(path: Path, what: str = "file", error=FileNotFoundError) -> str:
         ) from None
 
 
-def _write_failed(path: Path, tmp: Path, e: BaseException, keep: str):
-    try:
-        tmp.unlink()
-    except OSError:
-        pass
+def _write_failed(path: Path, tmp: Path | None, e: BaseException, keep: str):
+    _remove(tmp)
     os_err = os_error_in(e)
     why = cause(os_err) if os_err is not None else f"{type(e).__name__}: {e}"
     raise WriteError(
@@ -120,41 +122,127 @@ def _write_failed(path: Path, tmp: Path, e: BaseException, keep: str):
     ) from None
 
 
-def atomic_write(path: Path, write, keep: str | None = None) -> None:
-    """``write(f)`` into ``path.tmp`` (binary), fsync, rename over ``path``: a crash or a failed
-    write leaves either the old file or the new one, never a part of one, and no ``.tmp``."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    keep = keep or (f"the previous {path.name} is kept" if path.exists() else "nothing was written")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except KeyboardInterrupt:
+def _remove(tmp: Path | None) -> None:
+    if tmp is not None:
         try:
             tmp.unlink()
         except OSError:
             pass
+
+
+def temp_name(path: Path) -> str:
+    """The prefix of the temporary files ``atomic_write`` makes for ``path`` (a random part and
+    ``.tmp`` follow): hidden, and never a name a user's own file has by chance."""
+    return f".{Path(path).name}."
+
+
+def is_temp_of(name: str, final: str) -> bool:
+    """Whether ``name`` is one of ``atomic_write``'s temporary files for a file named ``final``."""
+    prefix = temp_name(Path(final))
+    return name.startswith(prefix) and name.endswith(".tmp") and len(name) > len(prefix) + 4
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Give the finished temporary file its final name. ``overwrite``: replace whatever has that
+    name (``os.replace``: a link there is replaced, never written through). Otherwise the name
+    must be free: a hard link fails with EEXIST if anything has it, even a dangling link."""
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
         raise
-    except (OSError, RuntimeError) as e:  # torch.save wraps the OSError in a RuntimeError
-        if isinstance(e, RuntimeError) and os_error_in(e) is None:
+    except OSError as e:  # a file system without hard links (FAT, some network drives)
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "already exists", str(path)) from None
+        os.replace(tmp, path)
+        return
+    _remove(tmp)
+
+
+def atomic_write(path: Path, write, keep: str | None = None, overwrite: bool = True) -> None:
+    """``write(f)`` into a new temporary file beside ``path`` (binary), fsync, then give it the
+    name ``path``: a crash or a failed write leaves either the old file or the new one, never a
+    part of one, and no temporary file.
+
+    The temporary file is created exclusively (``mkstemp``: O_CREAT|O_EXCL|O_NOFOLLOW, a random
+    name), so nothing already there, a link least of all, is ever written through. With
+    ``overwrite=False`` the final name must be free: a file (or link, or anything) that appeared
+    there is refused with WriteError, not replaced."""
+    path = Path(path)
+    keep = keep or (
+        f"the previous {path.name} is kept" if os.path.lexists(path) else "nothing was written"
+    )
+    tmp = None
+    try:
+        fd, name = tempfile.mkstemp(prefix=temp_name(path), suffix=".tmp", dir=path.parent)
+        tmp = Path(name)
+        os.fchmod(fd, 0o666 & ~_umask())  # as open() would make it (mkstemp: 0600)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(tmp, path, overwrite)
+    except FileExistsError:
+        _remove(tmp)
+        raise WriteError(
+            f"{path}: appeared while it was being written (another process?); it is left as it "
+            "is and nothing replaced it"
+        ) from None
+    except BaseException as e:  # torch.save wraps the OSError in a RuntimeError
+        if not isinstance(e, (OSError, RuntimeError)) or (
+            isinstance(e, RuntimeError) and os_error_in(e) is None
+        ):
+            _remove(tmp)
             raise
         _write_failed(path, tmp, e, keep)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+def atomic_write_text(path: Path, text: str, overwrite: bool = True) -> None:
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")), overwrite=overwrite)
+
+
+def json_safe(obj):
+    """``obj`` with every non-finite float (NaN, +-Infinity) as None: JSON has no such numbers,
+    and strict parsers refuse Python's ``NaN``/``Infinity``. None means "no such value" (a best
+    score before any labelled validation, a mean over no steps)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def json_text(obj, **kw) -> str:
+    """Strict JSON (``allow_nan=False``): non-finite numbers written as null (``json_safe``)."""
+    return json.dumps(json_safe(obj), allow_nan=False, **kw)
 
 
 def append_line(path: Path, line: str) -> None:
     """Append one line; a failure cuts the file back to its old length (no half row) and raises
-    WriteError."""
+    WriteError. A link at ``path`` is refused (O_NOFOLLOW), never appended through."""
     path = Path(path)
-    size = path.stat().st_size if path.exists() else 0
     try:
-        with open(path, "a", encoding="utf-8") as f:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW, 0o666)
+    except OSError as e:
+        why = (
+            "a symbolic link; refusing to write through it" if e.errno == errno.ELOOP else cause(e)
+        )
+        raise WriteError(f"{path}: cannot write in {path.parent}: {why}") from None
+    size = os.fstat(fd).st_size
+    try:
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(line.rstrip("\n") + "\n")
             f.flush()
     except OSError as e:
@@ -163,6 +251,9 @@ def append_line(path: Path, line: str) -> None:
         except OSError:
             pass
         raise WriteError(f"{path}: cannot write in {path.parent}: {cause(e)}") from None
+
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def make_folder(path: Path, what: str = "folder") -> Path:
@@ -214,44 +305,149 @@ def one_line(err: BaseException) -> str:
     return " ".join(msg.split()) or type(err).__name__
 
 
+# control characters (C0, DEL, C1) and the Unicode ones that reorder or hide text: in a file name
+# they could move the cursor, clear the line or recolour the terminal; printed as escapes instead
+CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
 def printable(text: str) -> str:
-    """A file name that is not valid UTF-8 (kept by Python as surrogates) printed with escapes."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """Text safe to print on a terminal: a name that is not valid UTF-8 (kept by Python as
+    surrogates) and every control character (an escape code in a file name) as escapes
+    (``\\x1b``); tabs and newlines are left to the caller (``one_line`` folds them)."""
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def run_cli(fn, argv: list[str] | None = None, interrupted: str = "interrupted; nothing more"):
+def say(text: str) -> None:
+    """One line on stderr, control characters escaped (``printable``)."""
+    print(printable(text), file=sys.stderr, flush=True)
+
+
+class StdoutError(WriteError):
+    """Writing to standard output failed (a full disk behind ``> file``, a closed terminal)."""
+
+
+# what a stream wrapper escapes: CONTROL but the carriage return a progress bar redraws with
+STREAM_CONTROL = re.compile(CONTROL.pattern.replace("\x0b-\x1f", "\x0b\x0c\x0e-\x1f"))
+
+
+class _Guarded:
+    """sys.stdout or sys.stderr while a command runs: every control character written (a file
+    name's escape codes, in any message or progress line) printed as an escape, and, for
+    standard output, a failed write named as such (an OSError from ``print`` names no file:
+    "error: disk full" alone would not say which output)."""
+
+    def __init__(self, stream, name: str | None):
+        self._stream, self._name = stream, name
+
+    def _named(self, fn, *args):
+        try:
+            return fn(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            if self._name is None:
+                raise
+            raise StdoutError(f"{self._name}: cannot write: {cause(e)}") from None
+
+    def write(self, text):
+        text = STREAM_CONTROL.sub(
+            lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text)
+        )
+        return self._named(self._stream.write, text)
+
+    def flush(self):
+        return self._named(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler, ``timeout``, ``kill``): handled as Ctrl-C is, so that what Ctrl-C
+    saves is saved."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def sigterm_as_interrupt() -> None:
+    """From now on SIGTERM raises ``Terminated`` (a KeyboardInterrupt) in the main thread."""
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # not the main thread
+        pass
+
+
+def run_cli(fn, argv: list[str] | None = None, interrupted="interrupted; nothing more"):
     """Call ``fn()``; on any failure print one line ``error: ...`` to stderr and exit with 2
-    (130 on Ctrl-C). With ``--debug`` in the arguments the traceback is shown instead."""
+    (130 on Ctrl-C, 143 on SIGTERM, which is handled as Ctrl-C: what Ctrl-C saves is saved). With
+    ``--debug`` in the arguments the traceback is shown instead. ``interrupted``: what to say on
+    an interrupt, or a function returning it (the command knows what it kept). Every line is
+    printed with its control characters escaped; a failed write to standard output says so."""
     args = sys.argv[1:] if argv is None else argv
+    sigterm_as_interrupt()
+    real = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Guarded(real[0], "standard output"), _Guarded(real[1], None)
+    try:
+        return _run(fn, args, interrupted)
+    finally:
+        sys.stdout, sys.stderr = real
+
+
+def _run(fn, args, interrupted):
     if "--debug" in args:
         try:
-            return fn()
+            return _flushed(fn)
         except SystemExit as e:
             if isinstance(e.code, str):
-                print(e.code, file=sys.stderr)
+                say(e.code)
                 raise SystemExit(2) from None
             raise
     try:
-        return fn()
+        return _flushed(fn)
     except SystemExit as e:  # SystemExit("error: ..."): one line, status 2 (not Python's 1)
         if isinstance(e.code, str):
-            text = printable(" ".join(e.code.split()))
-            print(text if text.startswith("error:") else f"error: {text}", file=sys.stderr)
+            text = " ".join(printable(e.code).split())
+            say(text if text.startswith("error:") else f"error: {text}")
             raise SystemExit(2) from None
         raise
     except BrokenPipeError:  # `... | head`: the reader left; say it once, quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        print("error: the output was closed early (broken pipe)", file=sys.stderr)
+        _silence_stdout()
+        say("error: standard output was closed early (broken pipe)")
         raise SystemExit(2) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         _close_progress_bars()
-        print(f"error: {interrupted} (Ctrl-C)", file=sys.stderr)
-        raise SystemExit(130) from None
+        what = interrupted() if callable(interrupted) else interrupted
+        how = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C"
+        say(f"error: {' '.join(printable(what).split())} ({how})")
+        raise SystemExit(143 if isinstance(e, Terminated) else 130) from None
     except BaseException as e:  # one line, always
         _close_progress_bars()
-        print(printable(f"error: {one_line(e)}"), file=sys.stderr)
+        if isinstance(e, StdoutError):
+            _silence_stdout()
+        say(" ".join(printable(f"error: {one_line(e)}").split()))
         raise SystemExit(2) from None
+
+
+def _flushed(fn):
+    """``fn()``, then standard output flushed inside the guard: a full disk behind ``> out.json``
+    is reported here, not by Python at exit as an ignored exception."""
+    result = fn()
+    sys.stdout.flush()
+    return result
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null: what is still buffered cannot fail again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
 
 
 def _close_progress_bars() -> None:

@@ -88,13 +88,26 @@ def owner(p: int, length: int, size: int) -> int:
     return c
 
 
+def owners(length: int, size: int) -> torch.Tensor:
+    """``owner`` for every pixel 0..length-1 at once (a LongTensor of window offsets)."""
+    p = torch.arange(length)
+    c = (length - size) // 2
+    before = (c - torch.div(c - p + size - 1, size, rounding_mode="floor") * size).clamp(min=0)
+    after = (c + torch.div(p - c, size, rounding_mode="floor") * size).clamp(max=length - size)
+    return torch.where(p < c, before, torch.where(p >= c + size, after, torch.full_like(p, c)))
+
+
+WINDOWS = 64  # windows F sees at once: memory stays bounded however long the image's side
+
+
 @torch.no_grad()
 def segment_soft(F, img: Image.Image, size: int, resample=DOWNSCALE) -> torch.Tensor:
     """Soft masks (n, h, w) of one PIL image at the preprocessed scale (shorter side ``size``).
 
     The image goes through ``preprocess``'s resize; F sees ``size`` x ``size`` windows, exactly
     what training and ``evaluate`` show it: the centred window (so the centre crop's masks are
-    ``evaluate``'s) and, for a non-square image, windows covering the rest of the long side.
+    ``evaluate``'s) and, for a non-square image, windows covering the rest of the long side,
+    ``WINDOWS`` at a time.
     """
     im = resize_shorter(to_rgb(img), size, resample)
     w, h = im.size
@@ -102,17 +115,22 @@ def segment_soft(F, img: Image.Image, size: int, resample=DOWNSCALE) -> torch.Te
     wide = w >= h
     length = w if wide else h
     offsets = window_offsets(length, size)
-    crops = torch.stack([x[..., o : o + size] if wide else x[:, o : o + size] for o in offsets])
-    masks = F(crops.to(next(F.parameters()).device)).cpu()  # windows, n, size, size
-    out = torch.empty(masks.shape[1], h, w)
-    index = {o: i for i, o in enumerate(offsets)}
-    for p in range(length):
-        o = owner(p, length, size)
-        m = masks[index[o]]
-        if wide:
-            out[:, :, p] = m[:, :, p - o]
-        else:
-            out[:, p] = m[:, p - o]
+    own = owners(length, size)
+    dev = next(F.parameters()).device
+    out = None
+    for i in range(0, len(offsets), WINDOWS):
+        batch = offsets[i : i + WINDOWS]
+        crops = torch.stack([x[..., o : o + size] if wide else x[:, o : o + size] for o in batch])
+        masks = F(crops.to(dev)).float().cpu()  # windows, n, size, size
+        if out is None:
+            out = torch.empty(masks.shape[1], h, w)
+        for o, m in zip(batch, masks, strict=True):
+            # the pixels this window labels: a run of them (the owners grow along the side)
+            a, b = (int(torch.searchsorted(own, o, right=r)) for r in (False, True))
+            if wide:
+                out[:, :, a:b] = m[:, :, a - o : b - o]
+            else:
+                out[:, a:b] = m[:, a - o : b - o]
     return out
 
 
@@ -148,21 +166,42 @@ def segment_image(
     return up.argmax(0).to(torch.uint8).numpy()
 
 
-def check_out_folder(images_dir: Path, out: Path, inputs, targets, overwrite: bool) -> None:
-    """Refuse an output folder that is, or lies inside, the input folder; an output file that is
-    an input file (through a link, say); and, unless ``overwrite``, any output that exists."""
+SEGMENT_LOCK = ".redo_segment.lock"  # while a segment writes in --out (runfolder.lock_output)
+
+
+def check_inside(images_dir: Path, out: Path) -> bool:
+    """Whether --out is --images, or lies inside it (through a link, say)."""
     img_real, out_real = Path(images_dir).resolve(), Path(out).resolve()
-    if (
+    return (
         out_real == img_real
         or img_real in out_real.parents
         or (out.is_dir() and os.path.samefile(out, images_dir))
-    ):
+    )
+
+
+def check_out_folder(images_dir: Path, out: Path, inputs, targets, overwrite: bool) -> None:
+    """Refuse an output folder that is, or lies inside, the input folder; an output subfolder
+    that is a link, or leads out of --out (into --images, say); an output file that is an input
+    file (through a link, say); and, unless ``overwrite``, any output that exists."""
+    out_real = Path(out).resolve()
+    if check_inside(images_dir, out):
         raise WriteError(
             f"{out}: is inside --images {images_dir}; label maps would mix with (or replace) the "
             "images: choose an --out outside it"
         )
     if out.exists() and not out.is_dir():
         raise WriteError(f"{out}: exists and is not a folder; choose another --out")
+    for folder in sorted({t.parent for t in targets} - {out}):  # the stems' subfolders
+        for part in [*reversed(folder.relative_to(out).parents[:-1]), folder.relative_to(out)]:
+            sub = out / part
+            if sub.is_symlink() or (sub.exists() and not sub.is_dir()):
+                what = "a symbolic link" if sub.is_symlink() else "not a folder"
+                raise WriteError(
+                    f"{sub}: is {what}; segment writes label maps only into real folders inside "
+                    "--out: remove it or choose another --out"
+                )
+            if sub.exists() and out_real not in sub.resolve().parents:
+                raise WriteError(f"{sub}: leads out of --out {out}; choose another --out")
     sources = {p.resolve() for p in inputs}
     existing = []
     for t in targets:
@@ -179,25 +218,77 @@ def check_out_folder(images_dir: Path, out: Path, inputs, targets, overwrite: bo
         )
 
 
+class SegmentProgress:
+    """What a ``segment`` has written so far: what an interruption says it kept."""
+
+    def __init__(self, out: Path, total: int):
+        self.out, self.total, self.written = Path(out), total, []
+
+    def interrupted(self) -> str:
+        n = len(self.written)
+        if n == 0:
+            return f"segment stopped before writing any label map; nothing in {self.out} changed"
+        return (
+            f"segment stopped after writing {n} of the {self.total} label maps to {self.out} "
+            f"(they are kept, the last {self.written[-1].name}); to finish, run the same "
+            "command with --overwrite (it writes them all again)"
+        )
+
+
 def segment_folder(
-    run_dir, images_dir, out_dir, overwrite: bool = False, device=None
+    run_dir,
+    images_dir,
+    out_dir,
+    overwrite: bool = False,
+    progress: SegmentProgress | None = None,
+    device=None,
 ) -> list[Path]:
     """Write OUT/<stem>.png (uint8 label map at each input's displayed size) for every image.
     Everything is checked first (the folders, every input image, the run), so a bad input stops
     the job before anything is written; nothing in --images is ever written, and nothing in OUT
-    is replaced without ``overwrite``. F runs on ``device`` (the CPU by default)."""
+    is replaced without ``overwrite`` (a file that appears while segment runs included). One
+    segment at a time writes in OUT (``SEGMENT_LOCK``); a bar on stderr shows the progress;
+    ``progress`` records what was written. F runs on ``device`` (the CPU by default)."""
+    from tqdm.auto import tqdm
+
+    from .runfolder import lock_output
+
     images_dir, out = Path(images_dir), Path(out_dir)
     files = list_images(images_dir)
     targets = {stem: out / f"{stem}.png" for stem in files}
+    if out.is_dir() and not check_inside(images_dir, out):  # another segment writing: said first
+        lock_output(out, SEGMENT_LOCK, "segment").release()
     check_out_folder(images_dir, out, files.values(), list(targets.values()), overwrite)
     cfg, nets = load_run(run_dir, device=device)
-    images = {stem: open_image(p) for stem, p in files.items()}
+    for path in files.values():  # every image readable, in a mode we read, before any write
+        check_image(path)
     make_folder(out, "--out folder")
-    written = []
-    for stem, img in images.items():
-        labels = segment_image(nets["F"], img, cfg.size)
-        path = targets[stem]
-        make_folder(path.parent, "--out folder")
-        atomic_write(path, lambda f, a=labels: Image.fromarray(a, "L").save(f, format="PNG"))
-        written.append(path)
-    return written
+    lock = lock_output(out, SEGMENT_LOCK, "segment")
+    progress = progress or SegmentProgress(out, len(files))
+    progress.total = len(files)
+    try:  # checked again now that this process alone writes here
+        check_out_folder(images_dir, out, files.values(), list(targets.values()), overwrite)
+        for stem, path in tqdm(files.items(), desc="segment", unit="image", dynamic_ncols=True):
+            labels = segment_image(nets["F"], to_rgb(open_image(path), str(path)), cfg.size)
+            target = targets[stem]
+            make_folder(target.parent, "--out folder")
+            atomic_write(
+                target,
+                lambda f, a=labels: Image.fromarray(a, "L").save(f, format="PNG"),
+                overwrite=overwrite,
+            )
+            progress.written.append(target)
+    finally:
+        lock.release()
+    return progress.written
+
+
+def check_image(path: Path) -> None:
+    """Refuse, naming the file, an image that cannot be read or converted to RGB."""
+    from .data import DataError
+
+    raw = open_image(path)
+    try:
+        to_rgb(raw, str(path))
+    except (ValueError, OSError) as e:
+        raise DataError(f"{path}: cannot convert mode {raw.mode} to RGB ({e})") from None

@@ -26,7 +26,15 @@ import sys
 import time
 from pathlib import Path
 
-from .files import WriteError, atomic_write_text, cause, check_regular, make_folder, read_text
+from .files import (
+    WriteError,
+    atomic_write_text,
+    cause,
+    check_regular,
+    is_temp_of,
+    make_folder,
+    read_text,
+)
 
 try:
     import fcntl
@@ -37,7 +45,13 @@ MARKER = "redo_run.json"
 LOCK = "redo_run.lock"
 MADE_BY = "redo_lite train"
 OWNED = {"config.json", "last.pt", "best.pt", "metrics.jsonl", MARKER, LOCK}
-TEMPS = {name + ".tmp" for name in OWNED}
+TEMPS = {name + ".tmp" for name in OWNED}  # the temporary names of earlier versions
+
+
+def our_temp(name: str) -> bool:
+    """A temporary file of a write of ours cut short (``files.atomic_write``'s, or the fixed
+    ``<name>.tmp`` of earlier versions), by its name."""
+    return name in TEMPS or any(is_temp_of(name, own) for own in OWNED)
 
 
 class RunFolderError(ValueError):
@@ -84,8 +98,8 @@ def owned(run: Path) -> str:
     if MARKER in entries:
         read_marker(run)
         return "marked"
-    foreign = [e for e in entries if e not in OWNED | TEMPS]
-    if not foreign and set(entries) <= {LOCK} | TEMPS:
+    foreign = [e for e in entries if e not in OWNED and not our_temp(e)]
+    if not foreign and all(e == LOCK or our_temp(e) for e in entries):
         return "empty"  # a first start cut short before it wrote its marker
     if not foreign and "config.json" in entries:
         from .config import Config
@@ -138,8 +152,9 @@ class RunLock:
     """The file ``RUN/redo_run.lock``: an exclusive flock held while the process lives, and the
     owner's PID, host, start time and command line written in it for the messages."""
 
-    def __init__(self, run: Path):
-        self.path = Path(run) / LOCK
+    def __init__(self, run: Path, name: str = LOCK, what: str = "run folder"):
+        self.path = Path(run) / name
+        self.what = what  # "run folder", "output folder": for the messages
         self.fd: int | None = None
         self.count = 0  # holders in this process (a notebook makes a new Trainer per run of a cell)
 
@@ -158,7 +173,7 @@ class RunLock:
         if self.path.exists() or self.path.is_symlink():
             check_regular(self.path, "lock file", RunFolderError)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as e:
             raise WriteError(
                 f"{self.path.parent}: cannot write in this folder ({cause(e)})"
@@ -171,10 +186,14 @@ class RunLock:
             except BlockingIOError:
                 owner = self._read(fd)
                 os.close(fd)
+                notebook = (
+                    " (a notebook's kernel keeps it until trainer.close() or a restart)"
+                    if self.what == "run folder"
+                    else ""
+                )
                 raise RunFolderError(
-                    f"{self.path}: this run folder is in use by {_describe(owner)}; wait for it "
-                    "to finish or stop it (a notebook's kernel keeps it until trainer.close() "
-                    "or a restart)"
+                    f"{self.path}: this {self.what} is in use by {_describe(owner)}; wait for it "
+                    f"to finish or stop it{notebook}"
                 ) from None
             except OSError:  # a file system without flock: the PID decides below
                 pass
@@ -185,7 +204,7 @@ class RunLock:
             if not locked and (not same_host or _alive(pid, owner.get("start"))):
                 os.close(fd)
                 raise RunFolderError(
-                    f"{self.path}: this run folder is in use by {_describe(owner)}; if that "
+                    f"{self.path}: this {self.what} is in use by {_describe(owner)}; if that "
                     "process is gone, delete this file"
                 )
             _note(
@@ -238,6 +257,14 @@ class RunLock:
 def _release_all():
     for lock in list(_HELD.values()):
         lock.release(all_holders=True)
+
+
+def lock_output(out: Path, name: str, command: str) -> RunLock:
+    """One writer per output folder (``segment``, ``self-train``, ``demo``): ``OUT/<name>``
+    flock'ed while ``command`` writes there, as ``train`` locks its run folder; a second process
+    is refused with a line naming the first. The folder must exist. Released at exit."""
+    lock = RunLock(out, name, what=f"{command} output folder")
+    return lock.acquire()
 
 
 # --- the one door -------------------------------------------------------------------------------
@@ -338,9 +365,9 @@ def open_run(run_dir, main: bool = True) -> RunFolder:
         if state in ("new", "empty"):  # a run made before markers is marked once its inputs pass
             marker = {"made_by": MADE_BY, "format": 1, "created": time.strftime("%Y-%m-%d %H:%M")}
             atomic_write_text(run / MARKER, json.dumps(marker, indent=2) + "\n")
-        for name in TEMPS:  # a write of ours cut short by a crash
+        for name in os.listdir(run):  # a write of ours cut short by a crash
             tmp = run / name
-            if tmp.is_file() and not tmp.is_symlink():
+            if our_temp(name) and tmp.is_file() and not tmp.is_symlink():
                 tmp.unlink()
     except BaseException:
         lock.release()

@@ -29,7 +29,7 @@ from . import checkpoint as ckpt
 from .config import Config
 from .data import ImageFolderData, labelled_split
 from .evaluation import evaluate, predict
-from .files import append_line
+from .files import append_line, atomic_write_text, json_text, printable, say
 from .metrics import region_areas
 from .nets import build_nets
 from .process import sample_z
@@ -138,7 +138,7 @@ class Trainer:
             else:
                 if self.main:
                     cfg.save(self.run / "config.json")
-                    self.log_path.write_text("")
+                    atomic_write_text(self.log_path, "")
                 self._fresh()
 
     # ============================================================================================
@@ -183,10 +183,9 @@ class Trainer:
         self._tick()  # the last evaluation's time counts too
         if interrupted():
             self.save()
-            print(
+            say(
                 f"stopped at step {self.step} (interrupt); {self.run / 'last.pt'} is saved: train "
-                "again with the same run folder to resume",
-                file=sys.stderr,
+                "again with the same run folder to resume"
             )
         if interrupted():
             return self.summary(interrupted=True)
@@ -321,8 +320,11 @@ class Trainer:
         self.log(kind="restart", reason=self._collapse_reason, restarts=self.restarts)
         if self.main:
             tqdm.write(
-                f"restart {self.restarts} of at most {self.cfg.max_restarts} at step {self.step}: "
-                f"{self._collapse_reason} (the run collapsed; training starts again)",
+                printable(
+                    f"restart {self.restarts} of at most {self.cfg.max_restarts} at step "
+                    f"{self.step}: {self._collapse_reason} (the run collapsed; training starts "
+                    "again)"
+                ),
                 file=sys.stderr,
             )
         self.attempt += 1
@@ -380,10 +382,9 @@ class Trainer:
             else f"{self.elapsed / 60:.1f} minutes"
         )
         if self.main:
-            print(
+            say(
                 f"{self.run}: already trained to {what}; nothing to do (raise --steps or --minutes "
-                "to train on)",
-                file=sys.stderr,
+                "to train on)"
             )
         return self.summary(finished=True, already=True)  # nothing trained in this call
 
@@ -397,7 +398,8 @@ class Trainer:
             "minutes": round(self.elapsed / 60, 3),
             **row,
         }
-        append_line(self.log_path, json.dumps(row))  # a failed write leaves no half row
+        # strict JSON: a non-finite number is written as null; a failed write leaves no half row
+        append_line(self.log_path, json_text(row))
 
     def close(self) -> None:
         """Let other processes train this run folder (the lock also goes when the process ends)."""
@@ -631,22 +633,27 @@ RESUME_KEYS += ("elapsed", "best", "seed", "log_lines")
 
 @contextlib.contextmanager
 def _deferred_interrupt():
-    """Ctrl-C (SIGINT) during the loop stops it at the end of the current step instead of in the
-    middle of one (a half-applied optimiser step cannot be resumed). A second Ctrl-C interrupts at
-    once. Yields a function that says whether an interrupt came."""
+    """Ctrl-C (SIGINT) or SIGTERM (a scheduler, ``timeout``, ``kill``) during the loop stops it at
+    the end of the current step instead of in the middle of one (a half-applied optimiser step
+    cannot be resumed), and last.pt is saved. A second one interrupts at once. Yields a function
+    that says whether an interrupt came."""
     hit = []
-    previous = signal.getsignal(signal.SIGINT) or signal.default_int_handler
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in signals}
+    previous[signal.SIGINT] = previous[signal.SIGINT] or signal.default_int_handler
+    previous[signal.SIGTERM] = previous[signal.SIGTERM] or signal.SIG_DFL
 
     def handler(signum, frame):
-        hit.append(True)
-        signal.signal(signal.SIGINT, previous)
+        hit.append(signum)
+        signal.signal(signum, previous[signum])
 
     try:
-        signal.signal(signal.SIGINT, handler)
+        for s in signals:
+            signal.signal(s, handler)
     except ValueError:  # not the main thread: interrupts behave as usual
-        previous = None
+        previous = {}
     try:
         yield lambda: bool(hit)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)

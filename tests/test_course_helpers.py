@@ -228,3 +228,28 @@ def test_ensure_c2mnist_leaves_a_first_release_copy_alone_and_says_what_to_do(tm
     with pytest.raises(RuntimeError, match=r"info.json: built by the course's first release.*move"):
         ensure_c2mnist(str(old))
     assert (old / "images" / "x.png").read_bytes() == b"the learner's file"
+
+
+@pytest.mark.parametrize(
+    "info,says",
+    [
+        ('{"name": "textured-shapes", "size": 32}', "holds another data set ('textured-shapes'"),
+        ('{"name": "colored-2-MNIST", "size": 64, "digit_min_cover": 0.25}', "at 64 px, not 32"),
+        ("[1, 2]", "holds another data set (None"),
+    ],
+)
+def test_ensure_c2mnist_tells_one_data_set_from_another_before_advising(tmp_path, info, says):
+    """Another data set (or colored-2-MNIST of another size) is named as what it is, never called
+    a first-release copy, and nothing advises deleting it; nothing in it is touched."""
+    from course import ensure_c2mnist
+
+    other = tmp_path / "c2mnist32"
+    (other / "images").mkdir(parents=True)
+    (other / "images" / "x.png").write_bytes(b"the learner's file")
+    (other / "info.json").write_text(info)
+    with pytest.raises(RuntimeError) as e:
+        ensure_c2mnist(str(other))
+    message = str(e.value)
+    assert says in message and "first release" not in message and "delete" not in message
+    assert "another path" in message
+    assert (other / "images" / "x.png").read_bytes() == b"the learner's file"

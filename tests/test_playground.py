@@ -161,7 +161,6 @@ def test_a_slider_moved_by_keyboard_redraws_its_region_and_nothing_beyond_its_ma
 @torch.no_grad()
 def test_the_page_draws_what_pytorch_draws_for_both_models(page):
     from course.notebook import redraw_with
-
     from redo_lite.data import to_unit
     from redo_lite.run import load_run
 

@@ -1,8 +1,9 @@
 """Safe with a user's own files: every input accounted for, runs tied to their inputs, nothing of
 the user's overwritten, faults reported in one line with the last good files kept.
 
-Each kind is a table of cases; ``tools/probe_cli.py`` runs the same kinds (and more) through the
-real command lines in subprocesses."""
+Each kind is a table of cases for the functions themselves; the hostile-input table
+(``tests/hostile_cases.toml``, run by ``tests/test_hostile.py``) runs the same kinds, and more,
+through the real command lines."""
 
 import errno
 import fcntl
@@ -448,16 +449,16 @@ def test_trainer_refuses_other_data_or_seed_on_resume(tiny_c2mnist, tmp_path):
 
 # --- faults: one line, no partial file, the last good file kept -------------------------------
 def failing_write(err):
-    real = open
+    """os.fdopen as atomic_write calls it for its temporary file, failing with ``err``."""
+    real = os.fdopen
 
-    def fake_open(file, mode="r", *a, **kw):
-        f = real(file, mode, *a, **kw)
-        if "w" in mode and str(file).endswith(".tmp"):
-            f.close()
-            raise OSError(err, os.strerror(err), str(file))
-        return f
+    def fake_fdopen(fd, mode="r", *a, **kw):
+        if "w" in mode and os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp"):
+            os.close(fd)
+            raise OSError(err, os.strerror(err))
+        return real(fd, mode, *a, **kw)
 
-    return fake_open
+    return fake_fdopen
 
 
 @pytest.mark.parametrize(
@@ -470,12 +471,10 @@ def failing_write(err):
     ],
 )
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_tmp(tmp_path, monkeypatch, err, cause):
-    import builtins
-
     path = tmp_path / "last.pt"
     ckpt.atomic_save({"step": 1}, path)
     before = path.read_bytes()
-    monkeypatch.setattr(builtins, "open", failing_write(err))
+    monkeypatch.setattr(os, "fdopen", failing_write(err))
     with pytest.raises(
         WriteError, match=rf"last.pt: cannot write in .*: {cause}.*previous last.pt is kept"
     ):
@@ -528,13 +527,11 @@ def test_a_log_row_that_cannot_be_written_leaves_no_half_row(tmp_path, monkeypat
     log = tmp_path / "metrics.jsonl"
     append_line(log, '{"a": 1}')
 
-    import builtins
-
-    real_open = builtins.open
+    real_fdopen = os.fdopen
 
     class Half:
-        def __init__(self, *a, **kw):
-            self.f = real_open(log, "a")  # noqa: SIM115
+        def __init__(self, fd, *a, **kw):
+            self.f = real_fdopen(fd, "a")  # noqa: SIM115
 
         def __enter__(self):
             return self
@@ -547,7 +544,7 @@ def test_a_log_row_that_cannot_be_written_leaves_no_half_row(tmp_path, monkeypat
             self.f.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(builtins, "open", Half)
+    monkeypatch.setattr(os, "fdopen", Half)
     with pytest.raises(WriteError, match="disk full"):
         append_line(log, '{"b": 2}')
     monkeypatch.undo()
