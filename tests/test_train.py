@@ -418,3 +418,114 @@ def test_the_area_floors_written_out_gradient_is_the_losss_gradient():
     won = torch.softmax(10 * masks.clamp_min(1e-8).log(), 1).mean((0, 2, 3))
     assert (won > 0.1).any() and (won < 0.1).any()
     torch.testing.assert_close(b.grad - 1, a.grad)  # the identity's gradient is 1 everywhere
+
+
+def collapsed_scores(areas, per_class=(0.97, 0.9, 0.03)):
+    """Validation scores as ``Trainer._score`` returns them, for a model that collapsed."""
+    return {
+        "iou": 0.47, "iou_split": 0.47, "acc": 0.95, "acc_split": 0.95,
+        "iou_split_regions": list(per_class), "areas": list(areas),
+        "soft_areas": [max(a, 0.002) for a in areas],
+    }  # fmt: skip
+
+
+def test_a_region_that_wins_no_pixel_restarts_the_run_at_the_first_evaluation(
+    tiny_c2mnist, tmp_path, monkeypatch
+):
+    # the learner's run of issue 25: region 0 won no pixel, the odd digit stayed background
+    cfg = tiny_config(
+        restart_min_area=0.01, restart_on="hard", restart_after=3, restart_before=30,
+        max_restarts=1, eval_every=3, steps=3,
+    )  # fmt: skip
+    monkeypatch.setattr(Trainer, "_score", lambda self, F: collapsed_scores([0.0, 0.04, 0.96]))
+    t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
+    out = t.fit()
+    rows = [json.loads(r) for r in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    restarts = [r for r in rows if r["kind"] == "restart"]
+    assert [(r["step"], r["total_steps"]) for r in restarts] == [(3, 3)]  # the first evaluation
+    assert "hard region area 0.0000 < 0.01 (region 0)" in restarts[0]["reason"]
+    assert out["restarts"] == 1 and out["attempt"] == 1
+
+
+def test_the_c2mnist_preset_checks_for_collapse_from_its_first_evaluation():
+    from redo_lite.config import get_preset
+
+    cfg = get_preset("c2mnist-cpu")
+    assert cfg.restart_min_area > 0 and cfg.restart_after <= cfg.eval_every <= 100
+
+
+def test_collapse_signs_name_an_empty_region_and_an_uncovered_class(tiny_c2mnist, tmp_path):
+    from redo_lite.train import collapse_signs
+
+    scores = collapsed_scores([0.0, 0.04, 0.96])
+    names = ["background", "even digit", "odd digit"]
+    assert collapse_signs(scores, 0.01, "hard") == ["hard region area 0.0000 < 0.01 (region 0)"]
+    assert collapse_signs(scores, 0.01, "soft") == ["soft region area 0.0020 < 0.01 (region 0)"]
+    signs = collapse_signs(collapsed_scores([0.5, 0.3, 0.2]), 0.01, "hard", 0.1, names)
+    assert signs == ["no region covers the odd digit: IoU 0.030 < 0.1"]
+    assert (
+        collapse_signs(collapsed_scores([0.5, 0.3, 0.2], (0.9, 0.8, 0.7)), 0.01, "hard", 0.1) == []
+    )
+    # the Trainer: a class no region covers restarts only inside the window, and only if asked
+    cfg = tiny_config(restart_min_area=0.01, restart_on="hard", restart_after=3,
+                      restart_before=30, restart_min_iou=0.1)  # fmt: skip
+    t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
+    t._candidates = [("live", None, collapsed_scores([0.5, 0.3, 0.2]))]
+    t.step = 2
+    assert not t.collapsed(t._candidates[0][2])  # before the window
+    t.step = 3
+    assert t.collapsed(t._candidates[0][2]) and "odd digit" in t._collapse_reason
+    t.cfg = cfg.override(["restart_min_iou=0"])
+    assert not t.collapsed(t._candidates[0][2])
+
+
+def test_with_patience_a_collapse_restarts_only_if_the_next_evaluation_still_shows_it(
+    tiny_c2mnist, tmp_path, monkeypatch
+):
+    # a region under the threshold at steps 2 (a dip), fine at 4, then under it at 6 and 8
+    dips = iter([[0.003, 0.05, 0.947], [0.02, 0.05, 0.93], [0.0, 0.04, 0.96], [0.0, 0.04, 0.96]])
+    monkeypatch.setattr(Trainer, "_score", lambda self, F: collapsed_scores(next(dips)))
+    cfg = tiny_config(
+        restart_min_area=0.01, restart_on="hard", restart_patience=2, restart_after=2,
+        restart_before=30, max_restarts=1, eval_every=2, steps=8,
+    )  # fmt: skip
+    t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
+    t.fit(steps=6)  # stop after the first sign of the second dip: it must survive a resume
+    t.close()
+    t = Trainer(cfg, tiny_c2mnist, tmp_path / "run", progress=False)
+    assert t.signs_in_a_row == 1
+    out = t.fit()
+    rows = [json.loads(r) for r in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    events = [
+        (r["kind"], r["total_steps"]) for r in rows if r["kind"] in ("collapse_sign", "restart")
+    ]
+    assert events == [("collapse_sign", 2), ("collapse_sign", 6), ("restart", 8)]
+    assert out["restarts"] == 1 and out["attempt"] == 1 and t.signs_in_a_row == 0
+
+
+def test_the_same_steps_give_the_same_model_on_an_idle_or_a_busy_machine(tiny_c2mnist, tmp_path):
+    # notebook 08's budget is in steps: a slow machine (here every step waits) ends with the same
+    # networks, whether the fit is one call or the notebook's two (20 steps timed, then the rest)
+    import time
+
+    from redo_lite.step import train_step
+
+    def slow_step(*args):
+        time.sleep(0.05)
+        return train_step(*args)
+
+    cfg = tiny_config(steps=6, eval_every=3)
+    Trainer(cfg, tiny_c2mnist, tmp_path / "idle", seed=2, progress=False).fit(steps=6)
+    busy = Trainer(cfg, tiny_c2mnist, tmp_path / "busy", seed=2, progress=False, step_fn=slow_step)
+    busy.fit(steps=2)
+    busy.fit(steps=6, minutes=60)
+    a, b = ckpt.load(tmp_path / "idle" / "last.pt"), ckpt.load(tmp_path / "busy" / "last.pt")
+    assert states_equal(a["nets"], b["nets"]) and a["step"] == b["step"] == 6
+    assert b["elapsed"] > a["elapsed"]  # it did take longer
+
+    def evals(p):
+        rows = map(json.loads, (p / "metrics.jsonl").read_text().splitlines())
+        return {r["step"]: (r["iou"], r["areas"]) for r in rows if r["kind"] == "eval"}
+
+    idle, slow = evals(tmp_path / "idle"), evals(tmp_path / "busy")
+    assert idle == {k: v for k, v in slow.items() if k in idle} and set(idle) == {3, 6}
