@@ -17,16 +17,20 @@ from .checks import (
 )
 from .exercises import EXERCISES
 from .notebook import (
+    SHIPPED,
     benchmark_note,
+    benchmark_pace,
     ensure_c2mnist,
     env,
     live_plot,
+    pace_note,
     pick_run,
     plot_areas,
     plot_history,
     read_log,
     redraw_with,
     repo_root,
+    run_failure,
     show,
     show_redraw_grid,
     show_row,
@@ -36,9 +40,11 @@ from .notebook import (
 
 __all__ = [
     "EXERCISES",
+    "SHIPPED",
     "Exercise",
     "Mistake",
     "benchmark_note",
+    "benchmark_pace",
     "check",
     "check_exercise",
     "check_module",
@@ -47,6 +53,7 @@ __all__ = [
     "ensure_c2mnist",
     "env",
     "live_plot",
+    "pace_note",
     "pair_outputs",
     "pick_run",
     "plot_areas",
@@ -54,6 +61,7 @@ __all__ = [
     "read_log",
     "redraw_with",
     "repo_root",
+    "run_failure",
     "show",
     "show_redraw_grid",
     "show_row",
