@@ -377,10 +377,10 @@ def pick_run(run=None, shipped: str = SHIPPED, barely: float = 0.5) -> tuple[str
         why = f"your model, {best} (the networks selected on validation, {where})"
         failed = run_failure(run, shipped, barely)
         if failed:
-            kind = "barely trained" if failed.startswith("barely") else "FAILED"
+            what = failed if failed.startswith("barely") else f"FAILED ({failed})"
             why += (
-                f"\nWARNING: this run {kind} ({failed}); what follows reads a failed run, not "
-                f"what ReDO does: {advice}"
+                f"\nWARNING: this run {what}; what follows reads a failed run, not what ReDO "
+                f"does: {advice}"
             )
         return str(run), why
     if last.exists():
@@ -493,8 +493,8 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
     source = mine[0] if mine else {k: v for k, v in top.items() if k not in ("seeds", "runs")}
     if mine:
         lines.append(
-            f"  seed {seed} (a name with 'val' is a validation figure; 'within_N_min' holds the "
-            "test scores of the model selected within N minutes)"
+            f"  seed {seed} (a name with 'val' is a validation figure; 'within_N_steps' and "
+            "'within_N_min' hold the test scores of the model selected within N steps or minutes)"
         )
     keys = ("iou", "acc", "restart", "minutes", "steps")
 
