@@ -1,8 +1,19 @@
 """Train c2mnist-cpu from scratch on several seeds and report, for each, the validation curve and
-the test score of the model selected within the first ``--at`` minutes and within all
-``--minutes``, then one summary line per target.
+the test score of the model selected within the first ``--at-steps`` steps and within all
+``--steps`` (or, timed, within ``--at`` and ``--minutes`` minutes), then one summary line per
+target.
 
-    python benchmarks/c2mnist_cpu.py --minutes 30 --at 10 --seeds 0 1 2 3 4 --jobs 2 --threads 1
+    python benchmarks/c2mnist_cpu.py --steps 1600 --at-steps 800 --seeds 0 1 2 3 4 --threads 1
+
+By steps (``--steps``): each seed trains ReDO alone (the preset's self-training is a separate
+phase, not run here) for ``--steps`` steps counted over every attempt (the steps of a collapsed
+attempt that restarted count too); ``--minutes`` then only caps the wall time. After every
+evaluation that ends within ``--at-steps`` steps the run's ``best.pt`` is copied to
+``RUN/at<N>steps/``: the model selected with what existed by then. Each seed is reported by steps
+and by the minutes those steps took on this machine. The step counts are the measure that does
+not depend on the machine; the minutes say what they cost here.
+
+By minutes (no ``--steps``; the earlier form):
 
 Each seed trains in its own process (``--jobs`` at a time, ``--threads`` torch threads each), with
 the same ``Trainer`` as ``python -m redo_lite train``; restarts and evaluations count inside the
@@ -32,8 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def early_dir(run: Path, at: float) -> Path:
-    return run / f"at{at:g}min"
+def early_dir(run: Path, a) -> Path:
+    return run / (f"at{a.at_steps}steps" if a.steps else f"at{a.at:g}min")
+
+
+def within_early(t, a) -> bool:
+    """Whether trainer ``t`` stands within the early budget (``--at-steps`` or ``--at``)."""
+    return t.total_steps <= a.at_steps if a.steps else t.elapsed <= a.at * 60
 
 
 def train_worker(a) -> None:
@@ -46,20 +62,26 @@ def train_worker(a) -> None:
     torch.set_num_threads(a.threads)
     run = Path(a.runs) / f"seed{a.worker}"
     preset = Config.load(a.preset) if a.preset.endswith(".json") else get_preset(a.preset)
-    cfg = preset.override(a.set)
+    # by steps: ReDO alone (self-training is a phase of its own after fit, not counted here)
+    cfg = preset.override([*(["self_train_steps=0"] if a.steps else []), *(a.set or [])])
     trainer = Trainer(cfg, a.data, run, seed=a.worker, progress=False, amp=a.amp)
-    early = early_dir(run, a.at)
+    early = early_dir(run, a)
 
     def snapshot(t):  # after every evaluation: keep best.pt as it stands while within --at
-        if t.elapsed <= a.at * 60 and (run / "best.pt").exists():
+        if within_early(t, a) and (run / "best.pt").exists():
             early.mkdir(exist_ok=True)
             shutil.copyfile(run / "config.json", early / "config.json")
             shutil.copyfile(run / "best.pt", early / "best.tmp")
             (early / "best.tmp").replace(early / "best.pt")
+        if a.steps and t.total_steps >= a.steps:
+            return True  # --steps counts every attempt's steps (fit's own count restarts at 0)
         # --stop-at: the run has shown what it was to show once its selected validation IoU
-        # passes the mark and the --at snapshot is final (True ends the fit)
-        return a.stop_at is not None and t.elapsed > a.at * 60 and t.best >= a.stop_at
+        # passes the mark and the early snapshot is final (True ends the fit)
+        return a.stop_at is not None and not within_early(t, a) and t.best >= a.stop_at
 
+    if a.steps:
+        trainer.fit(steps=a.steps, minutes=a.minutes, callback=snapshot)
+        return
     if 0 < a.at < a.minutes:  # the --at run, then the same run resumed to --minutes
         trainer.fit(minutes=a.at, callback=snapshot)
     trainer.fit(minutes=a.minutes, callback=snapshot)
@@ -81,14 +103,16 @@ def test_score(run: Path, data: str) -> dict:
 def train_seed(a, seed: int) -> dict:
     run = Path(a.runs) / f"seed{seed}"
     if not a.no_train:
-        cmd = [sys.executable, __file__, "--worker", str(seed), "--minutes", str(a.minutes)]
-        cmd += ["--at", str(a.at), "--preset", a.preset, "--data", a.data, "--runs", a.runs]
+        cmd = [sys.executable, __file__, "--worker", str(seed), "--at", str(a.at)]
+        cmd += [*(["--minutes", str(a.minutes)] if a.minutes is not None else [])]
+        cmd += [*(["--steps", str(a.steps), "--at-steps", str(a.at_steps)] if a.steps else [])]
+        cmd += ["--preset", a.preset, "--data", a.data, "--runs", a.runs]
         cmd += ["--threads", str(a.threads), *(["--amp"] if a.amp else [])]
         cmd += ["--stop-at", str(a.stop_at)] if a.stop_at is not None else []
         cmd += [f"--set={kv}" for kv in a.set or []]
         subprocess.run(cmd, cwd=ROOT, check=True)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    early = early_dir(run, a.at)
+    early = early_dir(run, a)
     return {
         "seed": seed,
         "run": str(run),
@@ -123,6 +147,26 @@ def pace(rows: list) -> tuple[list, dict, float]:
     return evals, last, 60000 * last["minutes"] / max(1, last["total_steps"])
 
 
+def budgets(a) -> list[tuple[str, str, object, float]]:
+    """The two budgets a seed is scored at: (label, key, whether an evaluation row falls within
+    it, target), early first."""
+    if a.steps:
+        return [
+            (f"{n} steps", f"within_{n}_steps", lambda row, n=n: row["total_steps"] <= n, t)
+            for n, t in ((a.at_steps, a.target_at), (a.steps, a.target))
+        ]
+    return [
+        (f"{m:g} min", f"within_{m:g}_min", lambda row, m=m: row["minutes"] <= m, t)
+        for m, t in ((a.at, a.target_at), (a.minutes, a.target))
+    ]
+
+
+def reached(rows: list, within) -> str:
+    """Where a run's last evaluation within a budget stood: its step count and minutes."""
+    last = [x for x in rows if x["kind"] == "eval" and within(x)]
+    return f"{last[-1]['total_steps']} steps, {last[-1]['minutes']:.1f} min" if last else "-"
+
+
 def report(a, r) -> tuple[bool, bool]:
     print(f"\n== seed {r['seed']}  ({r['run']})")
     ema = any("iou_live" in row for row in r["rows"])
@@ -146,24 +190,21 @@ def report(a, r) -> tuple[bool, bool]:
         f"evaluations and restarts included)"
     )
     hits = []
-    for label, minutes, t, target in (
-        (f"{a.at:g} min", a.at, r["early"], a.target_at),
-        (f"{a.minutes:g} min", a.minutes, r["test"], a.target),
-    ):
-        within = [x for x in evals if x["minutes"] <= minutes]
+    early_is_all = not a.steps and a.at == a.minutes  # --at is the whole run
+    for (label, _, within, target), t in zip(budgets(a), (r["early"], r["test"]), strict=True):
         if t is None:
             print(f"within {label}: no evaluation yet")
             hits.append(False)
             continue
-        best_val = max((val_iou(x) for x in within), default=0)
-        if hits and a.at == a.minutes:
-            hits.append(t["iou"] >= target)  # --at is the whole run: its line is printed already
+        best_val = max((val_iou(x) for x in evals if within(x)), default=0)
+        if hits and early_is_all:
+            hits.append(t["iou"] >= target)  # its line is printed already
             continue
         print(
-            f"within {label}: best val IoU {best_val:.3f}; selected {t['selected']}: "
-            f"test IoU {t['iou']:.3f} (one permutation {t['iou_split']:.3f}, even / odd "
-            f"{t['iou_split_regions'][1]:.3f} / {t['iou_split_regions'][2]:.3f}), "
-            f"acc {t['acc']:.3f}"
+            f"within {label} (reached at {reached(r['rows'], within)}): best val IoU "
+            f"{best_val:.3f}; selected {t['selected']}: test IoU {t['iou']:.3f} (one permutation "
+            f"{t['iou_split']:.3f}, even / odd {t['iou_split_regions'][1]:.3f} / "
+            f"{t['iou_split_regions'][2]:.3f}), acc {t['acc']:.3f}"
         )
         hits.append(t["iou"] >= target)
     return hits[0], hits[1]
@@ -173,8 +214,8 @@ def entry(a, r) -> dict:
     """One seed's figures for --json (the format notebook 08's ``benchmark_note`` reads)."""
     evals, last, ms = pace(r["rows"])
 
-    def first(mark):
-        hit = [x["minutes"] for x in evals if val_iou(x) >= mark]
+    def first(mark, key="minutes"):
+        hit = [x[key] for x in evals if val_iou(x) >= mark]
         return round(hit[0], 2) if hit else None
 
     def test(t):
@@ -191,8 +232,12 @@ def entry(a, r) -> dict:
         "ms_per_step": round(ms),
         "val_iou_0.8_first_at_minutes": first(0.8),
         "val_iou_0.85_first_at_minutes": first(0.85),
-        f"within_{a.at:g}_min": test(r["early"]),
-        f"within_{a.minutes:g}_min": test(r["test"]),
+        "val_iou_0.8_first_at_steps": first(0.8, "total_steps"),
+        "val_iou_0.9_first_at_steps": first(0.9, "total_steps"),
+        **{
+            key: test(t) and {**test(t), "reached_at": reached(r["rows"], within)}
+            for (_, key, within, _), t in zip(budgets(a), (r["early"], r["test"]), strict=True)
+        },
     }
 
 
@@ -227,13 +272,15 @@ def write_json(a, results, hits, floor) -> None:
         f"torch {torch.__version__}",
         "jobs": a.jobs,
         "threads": a.threads,
+        "steps": a.steps,
+        "at_steps": a.at_steps if a.steps else None,
         "minutes": a.minutes,
-        "at_minutes": a.at,
+        "at_minutes": None if a.steps else a.at,
         "stop_at_val_iou": a.stop_at,
         "all_background_test": {k: round(float(floor[k]), 4) for k in ("acc", "iou")},
         "targets": {
-            f"test_iou_{a.target_at}_within_{a.at:g}_min": f"{sum(h[0] for h in hits)} of {n}",
-            f"test_iou_{a.target}_within_{a.minutes:g}_min": f"{sum(h[1] for h in hits)} of {n}",
+            f"test_iou_{target}_{key}": f"{sum(h[i] for h in hits)} of {n}"
+            for i, (_, key, _, target) in enumerate(budgets(a))
         },
         "seeds": [entry(a, r) for r in results],
     }
@@ -244,7 +291,11 @@ def write_json(a, results, hits, floor) -> None:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--steps", type=int, help="train each seed this many steps (all attempts)")
+    ap.add_argument("--at-steps", type=int, help="also score the model selected by then")
+    ap.add_argument(
+        "--minutes", type=float, help="train this long (with --steps: a cap; else default 30)"
+    )
     ap.add_argument("--at", type=float, default=10, help="also score the model selected by then")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--jobs", type=int, default=2)
@@ -255,7 +306,9 @@ def main(argv=None):
     ap.add_argument("--amp", action="store_true", help="bfloat16 autocast (train --amp)")
     ap.add_argument("--set", action="append", metavar="KEY=VALUE", help="preset overrides")
     ap.add_argument("--target-at", type=float, default=0.80, help="test IoU target at --at")
-    ap.add_argument("--target", type=float, default=0.85, help="test IoU target at --minutes")
+    ap.add_argument(
+        "--target", type=float, help="test IoU target at the end (0.9 by steps, else 0.85)"
+    )
     ap.add_argument(
         "--stop-at",
         type=float,
@@ -267,6 +320,14 @@ def main(argv=None):
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     a.argv = list(sys.argv[1:] if argv is None else argv)
+    if a.steps is None and a.minutes is None:
+        a.minutes = 30.0
+    if a.steps is not None:
+        a.at_steps = a.steps // 2 if a.at_steps is None else a.at_steps
+        if not 0 < a.at_steps <= a.steps:
+            ap.error(f"--at-steps {a.at_steps}: expected from 1 to --steps ({a.steps})")
+    if a.target is None:
+        a.target = 0.9 if a.steps else 0.85
     if a.worker is not None:
         return train_worker(a)
     if not (ROOT / a.data / "info.json").exists():
@@ -284,19 +345,18 @@ def main(argv=None):
         f"digit IoU {floor['iou']:.3f}"
     )
     n = len(results)
-    early = ", ".join(
-        f"{r['seed']}: {r['early']['iou']:.3f}" if r["early"] else f"{r['seed']}: -"
-        for r in results
-    )
-    late = ", ".join(f"{r['seed']}: {r['test']['iou']:.3f}" for r in results)
-    print(
-        f"within {a.at:g} min: test IoU >= {a.target_at} for {sum(h[0] for h in hits)} of {n} "
-        f"seeds ({early})"
-    )
-    print(
-        f"within {a.minutes:g} min: test IoU >= {a.target} for {sum(h[1] for h in hits)} of {n} "
-        f"seeds ({late})"
-    )
+    for i, (label, _, within, target) in enumerate(budgets(a)):
+        key = ("early", "test")[i]
+        each = ", ".join(
+            f"{r['seed']}: {r[key]['iou']:.3f} ({reached(r['rows'], within)})"
+            if r[key]
+            else f"{r['seed']}: -"
+            for r in results
+        )
+        print(
+            f"within {label}: test IoU >= {target} for {sum(h[i] for h in hits)} of {n} "
+            f"seeds ({each})"
+        )
     if a.json:
         write_json(a, results, hits, floor)
 

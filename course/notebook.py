@@ -334,13 +334,52 @@ def plot_areas(run, ax=None):
 SHIPPED = "checkpoints/c2mnist-cpu"
 
 
+def run_failure(run, shipped: str = SHIPPED, barely: float = 0.5, min_iou: float = 0.1):
+    """Why a run folder's selected model (``best.pt``) is a failed run, in one line, or None when
+    nothing says so. It failed when it **barely trained** (its validation IoU under ``barely``
+    times the shipped model's), or when it **collapsed** (a region wins under the run's
+    ``restart_min_area``, else 1%, of the validation pixels; or a class of the truth is covered by
+    no region: its IoU at the best permutation under ``min_iou``). Read from the scores saved
+    with the model, the ones the Trainer's restart rule reads (``train.collapse_signs``)."""
+    import json
+    from pathlib import Path
+
+    from ..checkpoint import load
+    from ..train import collapse_signs
+
+    best = Path(run) / "best.pt"
+    if not best.exists():
+        return None
+    m = load(best).get("metrics") or {}
+    try:
+        cfg = json.loads((Path(run) / "config.json").read_text())
+    except (OSError, ValueError):
+        cfg = {}
+    min_area = cfg.get("restart_min_area") or 0.01
+    names = None
+    if m.get("iou_split_regions") is not None:
+        names = ["background", "even digit", "odd digit"][: len(m["iou_split_regions"])]
+    mine = m.get("iou")
+    ref = Path(shipped) / "best.pt"
+    theirs = load(ref).get("metrics", {}).get("iou") if ref.exists() else None
+    if mine is not None and theirs is not None and mine < barely * theirs:
+        return (
+            f"barely trained: validation IoU {mine:.3f}, below {barely:g} x the shipped "
+            f"model's {theirs:.3f}"
+        )
+    signs = collapse_signs(m, min_area, "hard", min_iou, names) if m.get("areas") else []
+    if signs:
+        return "collapsed: " + "; ".join(signs)
+    return None
+
+
 def pick_run(run=None, shipped: str = SHIPPED, barely: float = 0.5) -> tuple[str, str]:
     """(run folder, message): ``run`` when it holds a trained model (``best.pt``, the networks
     selected on validation, else ``last.pt``), otherwise the shipped model. The message says which
-    one and why; the notebooks print it above every picture of "your" model. When the run's
-    validation IoU (recorded in its best.pt) is below ``barely`` times the shipped model's, or no
-    validation score exists yet, a second line warns that the run barely trained: every reading
-    of it would then describe an untrained F, not ReDO."""
+    one and why; the notebooks print it above every picture of "your" model. When the run failed
+    (``run_failure``: it collapsed, or it barely trained) or no validation score exists yet, a
+    WARNING line says so and what to do: every reading of it then describes a failed run, not
+    ReDO, and the notebooks show the shipped model beside it."""
     from pathlib import Path
 
     from redo_lite.checkpoint import load
@@ -350,20 +389,22 @@ def pick_run(run=None, shipped: str = SHIPPED, barely: float = 0.5) -> tuple[str
         return str(shipped), f"the shipped model, {shipped} ({asked})"
     run = Path(run)
     best, last = run / "best.pt", run / "last.pt"
-    advice = "set USE_SHIPPED = True to study the shipped model, or train longer in notebook 08"
+    advice = (
+        "train again with another SEED (or more steps) in notebook 08, or set USE_SHIPPED = True "
+        f"to study the shipped ReDO model, {shipped}"
+    )
     if best.exists():
         state = load(best)
         where = f"step {state.get('step', '?')} of attempt {state.get('attempt', '?')}"
         if str(state.get("F_source", "")).startswith("self-trained"):
-            where += ", then self-trained"  # the Trainer's last phase (notebook 08, 3.1)
+            where += ", then self-trained"  # a self-training phase after ReDO (beyond the paper)
         why = f"your model, {best} (the networks selected on validation, {where})"
-        mine = state.get("metrics", {}).get("iou")
-        ref = Path(shipped) / "best.pt"
-        theirs = load(ref).get("metrics", {}).get("iou") if ref.exists() else None
-        if mine is not None and theirs is not None and mine < barely * theirs:
+        failed = run_failure(run, shipped, barely)
+        if failed:
+            what = failed if failed.startswith("barely") else f"FAILED ({failed})"
             why += (
-                f"\nWARNING: this run barely trained: validation IoU {mine:.3f}, below {barely:g} x"
-                f" the shipped model's {theirs:.3f}; {advice}"
+                f"\nWARNING: this run {what}; what follows reads a failed run, not what ReDO "
+                f"does: {advice}"
             )
         return str(run), why
     if last.exists():
@@ -374,6 +415,76 @@ def pick_run(run=None, shipped: str = SHIPPED, barely: float = 0.5) -> tuple[str
     return str(shipped), (
         f"the shipped model, {shipped} ({run} holds no trained model: train it in notebook 08)"
     )
+
+
+def benchmark_pace(preset: str = "c2mnist-cpu", folder="benchmarks/results") -> dict | None:
+    """The pace the repository's benchmarks measured for ``preset``, read from every
+    ``folder/*.json`` that records seeds with their ``ms_per_step``: the fastest and slowest
+    seed's ms a step (evaluations and restarts included), the file, its machine, how many runs
+    shared it and at how many threads each. None when no file records one."""
+    import json
+    from pathlib import Path
+
+    found = []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            top = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(top, dict) or top.get("preset") != preset or top.get("settings"):
+            continue  # another preset, or the preset with settings changed: another pace
+        ms = [e["ms_per_step"] for e in top.get("seeds", []) if isinstance(e, dict)
+              and isinstance(e.get("ms_per_step"), (int, float))]  # fmt: skip
+        if ms:
+            found.append(
+                {
+                    "file": str(path),
+                    "low": min(ms),
+                    "high": max(ms),
+                    "seeds": len(ms),
+                    "machine": top.get("machine", "?"),
+                    "jobs": top.get("jobs"),
+                    "threads": top.get("threads"),
+                    "command": top.get("command", ""),
+                }  # fmt: skip
+            )
+    return found[0] if found else None
+
+
+def pace_note(
+    steps: int, seconds: float, total: int, preset: str = "c2mnist-cpu", folder="benchmarks/results"
+) -> str:
+    """What ``steps`` steps in ``seconds`` say about a run of ``total`` steps on this machine: the
+    pace and the expected wall time, beside the pace the benchmark recorded for ``preset``
+    (``benchmark_pace``) and the time ``total`` steps took there."""
+    mine = 1000 * seconds / max(steps, 1)
+
+    def minutes(ms):
+        m = ms * total / 60000
+        return f"{m:.0f}" if m >= 10 else f"{m:.1f}"
+
+    lines = [
+        f"this machine: {mine:.0f} ms a step over the first {steps} steps; {total} steps will "
+        f"take about {minutes(mine)} minutes (evaluations add a few %)"
+    ]
+    ref = benchmark_pace(preset, folder)
+    if ref is None:
+        lines.append(f"(no benchmark of {preset} recorded under {folder} to compare with)")
+        return "\n".join(lines)
+    shared = f", {ref['jobs']} runs sharing it" if ref.get("jobs") else ""
+    lines.append(
+        f"the benchmark ({ref['file']}: {ref['machine']}{shared}, {ref['threads']} thread(s) "
+        f"each): {ref['low']:.0f}-{ref['high']:.0f} ms a step over {ref['seeds']} seeds, so "
+        f"{total} steps took about {minutes(ref['low'])}-{minutes(ref['high'])} minutes"
+    )
+    ratio = mine / ref["high"]
+    if ratio > 1.5:
+        lines.append(
+            f"this machine is {ratio:.1f}x slower than the benchmark's slowest seed (a busy or "
+            "slower CPU): the model will be the same, only later. Interrupt and lower the steps, "
+            "or set USE_SHIPPED = True, if that is too long to wait"
+        )
+    return "\n".join(lines)
 
 
 def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) -> str:
@@ -406,8 +517,8 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
     source = mine[0] if mine else {k: v for k, v in top.items() if k not in ("seeds", "runs")}
     if mine:
         lines.append(
-            f"  seed {seed} (a name with 'val' is a validation figure; 'within_N_min' holds the "
-            "test scores of the model selected within N minutes)"
+            f"  seed {seed} (a name with 'val' is a validation figure; 'within_N_steps' and "
+            "'within_N_min' hold the test scores of the model selected within N steps or minutes)"
         )
     keys = ("iou", "acc", "restart", "minutes", "steps")
 

@@ -57,9 +57,14 @@ def test_c2mnist_benchmark_scores_the_model_selected_early_and_at_the_end(
     out = capsys.readouterr().out
     early, final = load(runs / "seed3" / "at0.05min" / "best.pt"), load(runs / "seed3" / "best.pt")
     assert 2 <= early["step"] <= final["step"]
-    assert "== seed 3" in out and re.search(r"within 0.05 min: best val IoU [\d.]+; selected", out)
+    assert "== seed 3" in out
+    assert re.search(
+        r"within 0.05 min \(reached at \d+ steps, [\d.]+ min\): best val IoU [\d.]+; sel", out
+    )
     assert len([r for r in out.splitlines() if r.strip().startswith("0.")]) >= 2  # eval rows
-    assert re.search(r"within 0.05 min: test IoU >= 0.8 for [01] of 1 seeds \(3: [\d.]+\)", out)
+    assert re.search(
+        r"within 0.05 min: test IoU >= 0.8 for [01] of 1 seeds \(3: [\d.]+ \(\d+ steps", out
+    )
     assert "within 0.1 min: test IoU >= 2.0 for 0 of 1 seeds" in out
     floor = re.search(
         r"all-background prediction on the test split: acc ([\d.]+), digit IoU ([\d.]+)", out
@@ -90,6 +95,34 @@ def test_c2mnist_benchmark_scores_the_model_selected_early_and_at_the_end(
     assert figures.read_text() == "{}"  # nothing overwritten unasked
     load_script("c2mnist_cpu").main([*args, "--no-train", "--json", str(figures), "--force"])
     assert json.loads(figures.read_text())["seeds"][0]["seed"] == 3
+
+
+def test_c2mnist_benchmark_by_steps_counts_every_attempt_and_reports_steps_and_minutes(
+    tiny_c2mnist, tmp_path, capsys
+):
+    config = tmp_path / "tiny.json"
+    # every evaluation inside the window "collapses": one restart at step 2, then train on
+    tiny_config(eval_every=2, restart_min_area=1.0, restart_after=2, restart_before=2,
+                max_restarts=1).save(config)  # fmt: skip
+    runs = tmp_path / "runs"
+    args = ["--runs", str(runs), "--seeds", "2", "--data", str(tiny_c2mnist), "--jobs", "1"]
+    args += ["--preset", str(config), "--steps", "8", "--at-steps", "4", "--target-at", "0"]
+    load_script("c2mnist_cpu").main([*args, "--json", str(tmp_path / "steps.json")])
+    out = capsys.readouterr().out
+    rows = [json.loads(r) for r in (runs / "seed2" / "metrics.jsonl").read_text().splitlines()]
+    evals = [(r["attempt"], r["step"], r["total_steps"]) for r in rows if r["kind"] == "eval"]
+    # 8 steps over both attempts (the collapsed attempt's 2 count), not 8 after the restart
+    assert evals == [(0, 2, 2), (1, 2, 4), (1, 4, 6), (1, 6, 8)]
+    from redo_lite.checkpoint import load
+
+    early = load(runs / "seed2" / "at4steps" / "best.pt")
+    assert early["step"] <= 2 and "self_train" not in [r["kind"] for r in rows]  # ReDO alone
+    assert re.search(r"within 4 steps \(reached at 4 steps, [\d.]+ min\): best val IoU", out)
+    assert re.search(r"within 8 steps: test IoU >= 0.9 for [01] of 1 seeds \(2: [\d.]+ \(8 st", out)
+    rec = json.loads((tmp_path / "steps.json").read_text())
+    assert (rec["steps"], rec["at_steps"], rec["seeds"][0]["steps"]) == (8, 4, 8)
+    assert rec["seeds"][0]["within_4_steps"]["reached_at"].startswith("4 steps, ")
+    assert rec["targets"]["test_iou_0.0_within_4_steps"] == "1 of 1"
 
 
 def test_c2mnist_benchmark_stops_a_seed_at_its_mark(tiny_c2mnist, tmp_path, capsys):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from course import benchmark_note, pick_run
+from course import benchmark_note, benchmark_pace, pace_note, pick_run, run_failure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,6 +48,46 @@ def test_pick_run_warns_when_the_run_barely_trained(tmp_path):
     assert "barely" not in why and "WARNING" not in why
 
 
+def test_pick_run_says_plainly_that_a_collapsed_run_failed(tmp_path):
+    # issue 25's run: region 0 won no pixel, the odd digit stayed in the background (IoU 0.03);
+    # its IoU (0.467) is above half the shipped model's, so only the collapse check can tell
+    ship, run = tmp_path / "ship", tmp_path / "mine"
+    ship.mkdir(), run.mkdir()
+    torch.save({"nets": {}, "metrics": {"iou": 0.902}}, ship / "best.pt")
+    (run / "config.json").write_text(json.dumps({"restart_min_area": 0.01}))
+    metrics = {"iou": 0.467, "areas": [0.0, 0.04, 0.96], "iou_split_regions": [0.97, 0.9, 0.03]}
+    torch.save({"nets": {}, "step": 300, "attempt": 0, "metrics": metrics}, run / "best.pt")
+    failed = run_failure(run, shipped=ship)
+    assert failed.startswith("collapsed:") and "(region 0)" in failed
+    assert "no region covers the odd digit: IoU 0.030" in failed
+    path, why = pick_run(run, shipped=ship)
+    assert path == str(run) and "WARNING: this run FAILED (collapsed" in why
+    assert "another SEED" in why and "USE_SHIPPED = True" in why and str(ship) in why
+    metrics.update(areas=[0.9, 0.05, 0.05], iou_split_regions=[0.99, 0.9, 0.88], iou=0.89)
+    torch.save({"nets": {}, "step": 900, "attempt": 0, "metrics": metrics}, run / "best.pt")
+    assert run_failure(run, shipped=ship) is None and "WARNING" not in pick_run(run, ship)[1]
+
+
+def test_pace_note_tells_the_time_here_and_on_the_benchmark(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    seeds = [{"seed": 0, "ms_per_step": 450}, {"seed": 1, "ms_per_step": 600}]
+    rec = {"preset": "c2mnist-cpu", "settings": [], "machine": "2 CPU cores", "jobs": 2}
+    (results / "a.json").write_text(json.dumps({**rec, "threads": 1, "seeds": seeds}))
+    other = {**rec, "settings": ["lr_f=1"], "seeds": [{"ms_per_step": 1}]}  # another recipe
+    (results / "b.json").write_text(json.dumps(other))
+    (results / "c.json").write_text("{ not json")
+    ref = benchmark_pace("c2mnist-cpu", results)
+    assert (ref["low"], ref["high"], ref["seeds"]) == (450, 600, 2)
+    assert ref["file"].endswith("a.json")
+    note = pace_note(20, 36.0, 1600, folder=results)  # 1.8 s a step, a third of a core
+    assert "1800 ms a step over the first 20 steps; 1600 steps will take about 48 minutes" in note
+    assert "450-600 ms a step over 2 seeds" in note and "about 12-16 minutes" in note
+    assert "3.0x slower" in note
+    assert "slower" not in pace_note(20, 10.0, 1600, folder=results).splitlines()[-1]
+    assert "no benchmark of c2mnist-cpu" in pace_note(20, 10.0, 1600, folder=tmp_path)
+
+
 def test_benchmark_note_without_a_file_or_with_a_bad_one(tmp_path):
     note = benchmark_note(tmp_path / "none.json")
     assert note.startswith("no benchmark recorded yet")
@@ -79,7 +119,8 @@ def test_plot_areas_draws_each_region_its_restarts_and_the_rule(tmp_path):
     from course import plot_areas
     from redo_lite.config import get_preset
 
-    get_preset("c2mnist-cpu").save(tmp_path / "config.json")
+    rule = ["restart_after=500", "restart_before=3000"]  # the window this test draws
+    get_preset("c2mnist-cpu").override(rule).save(tmp_path / "config.json")
     rows = [
         {
             "kind": "eval",
