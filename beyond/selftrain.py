@@ -6,7 +6,7 @@ from what D accepts, not where the image's colours change (docs/log/c2mnist.md).
 self-training tightens them, with no ground truth:
 
 1. F's soft masks on training images are filtered by a joint bilateral filter guided by the
-   image's own colours (``redo_lite.bilateral.colour_filter``: the filter that ``segment`` uses
+   image's own colours (``beyond.bilateral.colour_filter``: the filter that ``segment`` uses
    to enlarge masks, at the image's own size, for a batch): a pixel takes the masks
    of its neighbours that look like it. ``self_train_passes`` (P) repeats it: one pass moves an
    edge by a pixel or two (colored-2-MNIST's halos); many carry a rough blob out to the object's
@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F_
 
-from redo_lite.bilateral import colour_filter
+from beyond.bilateral import colour_filter
 from redo_lite.files import say
 
 
@@ -209,9 +209,14 @@ def self_train_run(
     try:
         if check_self_train_out(out):  # as it is now that this process alone writes here
             note(f"{out}: a self-train cut short (no {SELF_TRAIN_RECORD}); starting it over")
-            for name in SELF_TRAIN_FILES:
-                if (out / name).is_file() or (out / name).is_symlink():
-                    (out / name).unlink()
+            from redo_lite.files import is_temp_of
+
+            for p in out.iterdir():  # its files, and the temporary files of a write cut short
+                ours = p.name in SELF_TRAIN_FILES or any(
+                    is_temp_of(p.name, f) for f in SELF_TRAIN_FILES
+                )
+                if ours and (p.is_file() or p.is_symlink()):
+                    p.unlink()
         record = _self_train(
             cfg, nets, state, source, train, val, data_dir, steps, n, seed, seconds
         )
@@ -292,3 +297,104 @@ def self_train_phase(
         return {**json.loads(record_path.read_text()), "out": str(out), "already": True}
     record = self_train_run(run_dir, data_dir, out, steps, images, seed=seed, seconds=seconds)
     return {**record, "out": str(out)}
+
+
+# --- how `python -m redo_lite train` runs the phase: set out before, said after ---------------
+def plan_phases(cfg, a, run: Path, trainer) -> dict:
+    """Which phases this train runs and for how long, set out and said before it starts: ReDO,
+    then (when the config asks for it, not under --steps unless --self-train, never with
+    --no-self-train) self-training, which gets ``SELF_TRAIN_SHARE`` of --minutes."""
+    asked = a.self_train
+    wanted = cfg.self_train_steps > 0 and a.steps is None if asked is None else asked
+    steps = cfg.self_train_steps or 500
+    plan = {
+        "self_train": bool(wanted) and trainer.val_data is not None,
+        "redo_steps": cfg.steps,
+        "redo_minutes": a.minutes,
+        "self_train_steps": steps,
+        "self_train_seconds": None,
+    }
+    if plan["self_train"] and a.minutes is not None:
+        plan["redo_minutes"] = a.minutes * (1 - SELF_TRAIN_SHARE)
+        plan["self_train_seconds"] = 60 * a.minutes * SELF_TRAIN_SHARE
+    if not trainer.main:
+        return plan
+    length = f"{a.steps or cfg.steps} steps"
+    if plan["redo_minutes"] is not None:
+        length = f"at most {cfg.steps} steps or {plan['redo_minutes']:.1f} minutes"
+    lines = [f"phases: 1. ReDO, {length} -> {run}/best.pt"]
+    if plan["self_train"]:
+        when = (
+            f" within {plan['self_train_seconds'] / 60:.1f} minutes"
+            if plan["self_train_seconds"] is not None
+            else ""
+        )
+        lines.append(
+            f"        2. self-training F on its own colour-filtered masks (beyond the paper), at "
+            f"most {steps} steps on {cfg.self_train_images} images{when} -> "
+            f"{run / PHASE_FOLDER}/best.pt (--no-self-train to skip)"
+        )
+    elif wanted:
+        lines.append(
+            "        (no self-training: the data has no labelled validation split to tell "
+            "whether it helps)"
+        )
+    elif cfg.self_train_steps > 0:
+        why = "--no-self-train" if asked is False else "--steps counts ReDO steps only"
+        lines.append(f"        (no self-training: {why}; --self-train to run it after ReDO)")
+    _say_lines("\n".join(lines))
+    return plan
+
+
+def run_phase(cfg, a, run: Path, trainer, plan) -> dict:
+    """The phase after ReDO, as ``plan_phases`` set it out; its figures said as it goes."""
+    from redo_lite.run import evaluate_run
+
+    record = self_train_phase(
+        run, a.data, plan["self_train_steps"], plan["self_train_seconds"], seed=trainer.seed
+    )
+    if record.get("already"):
+        _say_lines(f"self-training: done before ({record['out']})")
+    else:
+        _say_lines(
+            f"self-training: {record['steps']} steps on {record['images']} images in "
+            f"{record['seconds']:.0f} s; validation IoU {record['val_before']:.3f} -> "
+            f"{record['val_after']:.3f}"
+        )
+    out = {k: record[k] for k in ("out", "steps", "images", "val_before", "val_after")}
+    if trainer._test is not None and trainer._test[1] is not None:
+        test = evaluate_run(record["out"], a.data, "test", device=trainer.device)
+        out["test"] = figures(test)
+        _say_lines(
+            f"ReDO, then self-training: test IoU {test['iou']:.3f}, accuracy {test['acc']:.3f} "
+            f"({record['out']})"
+        )
+    return out
+
+
+def _say_lines(text: str) -> None:
+    """Lines of what train does, on stderr, beside the progress bars."""
+    from redo_lite.files import say
+
+    for line in text.splitlines():
+        say(line)
+
+
+def figures(m: dict) -> dict:
+    return {k: m[k] for k in ("acc", "iou", "acc_split", "iou_split")}
+
+
+def kept_line(out: dict, run: Path) -> str:
+    """The closing line: which phase made the model to use."""
+    st = out.get("self_training")
+    if st is None:
+        return f"kept model: {run} (ReDO)"
+    if st["val_after"] > st["val_before"]:
+        return (
+            f"kept model: {st['out']} (the self-training phase; better on validation than "
+            f"ReDO's {run}, which stays as it is)"
+        )
+    return (
+        f"kept model: {run} (ReDO; the self-training phase did not beat it on validation, "
+        f"{st['out']} stays for a look)"
+    )

@@ -340,12 +340,13 @@ def run_failure(run, shipped: str = SHIPPED, barely: float = 0.5, min_iou: float
     times the shipped model's), or when it **collapsed** (a region wins under the run's
     ``restart_min_area``, else 1%, of the validation pixels; or a class of the truth is covered by
     no region: its IoU at the best permutation under ``min_iou``). Read from the scores saved
-    with the model, the ones the Trainer's restart rule reads (``train.collapse_signs``)."""
+    with the model, the ones the Trainer's restart rule reads
+    (``redo_lite.evaluation.collapse_signs``)."""
     import json
     from pathlib import Path
 
-    from ..checkpoint import load
-    from ..train import collapse_signs
+    from redo_lite.checkpoint import load
+    from redo_lite.evaluation import collapse_signs
 
     best = Path(run) / "best.pt"
     if not best.exists():
@@ -530,6 +531,9 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) ->
             elif isinstance(v, (int, float)) and not isinstance(v, bool):
                 if any(w in str(k).lower() for w in keys):
                     yield f"  {name}: {v:.3f}" if isinstance(v, float) else f"  {name}: {v}"
+            elif k == "selected" and isinstance(v, str):  # which model a within_N figure is
+                said = " (ReDO, then self-trained: beyond the paper)" if "self-trained" in v else ""
+                yield f"  {name}: {v}{said}"
 
     found = list(walk(source))[:16]
     lines += found or ["  (no IoU, accuracy, restart or time figure found in it)"]

@@ -147,7 +147,9 @@ def _cmd_train(a):
     try:
         if trainer.resumed:
             say(f"resuming {a.out} at step {trainer.step} (attempt {trainer.attempt})")
-        plan = _phases(cfg, a, run, trainer)
+        from beyond.selftrain import figures, kept_line, plan_phases, run_phase
+
+        plan = plan_phases(cfg, a, run, trainer)
         out = trainer.fit(steps=a.steps or plan["redo_steps"], minutes=plan["redo_minutes"])
         if out.get("interrupted"):
             raise SystemExit(130)  # fit said how to resume
@@ -155,116 +157,15 @@ def _cmd_train(a):
         # a finished run run again: nothing trained, so nothing new to score or log
         test = None if out.get("already") else trainer.final_test(a.data)
         if test is not None:
-            out["test"] = _figures(test)
-            _say(f"ReDO: test IoU {test['iou']:.3f}, accuracy {test['acc']:.3f} ({run})")
+            out["test"] = figures(test)
+            say(f"ReDO: test IoU {test['iou']:.3f}, accuracy {test['acc']:.3f} ({run})")
         if plan["self_train"] and trainer.main:
-            out["self_training"] = _self_train_phase(cfg, a, run, trainer, plan)
+            out["self_training"] = run_phase(cfg, a, run, trainer, plan)
         if trainer.main:
-            _say(_kept(out, run))
+            say(kept_line(out, run))
         print(json_text(out))  # strict JSON: no best score yet (no labelled validation) is null
     finally:
         trainer.close()
-
-
-def _phases(cfg, a, run: Path, trainer) -> dict:
-    """Which phases this train runs and for how long, set out and said before it starts: ReDO,
-    then (when the config asks for it, not under --steps unless --self-train, never with
-    --no-self-train) self-training, which gets ``SELF_TRAIN_SHARE`` of --minutes."""
-    from beyond.selftrain import PHASE_FOLDER, SELF_TRAIN_SHARE
-
-    asked = a.self_train
-    wanted = cfg.self_train_steps > 0 and a.steps is None if asked is None else asked
-    steps = cfg.self_train_steps or 500
-    plan = {
-        "self_train": bool(wanted) and trainer.val_data is not None,
-        "redo_steps": cfg.steps,
-        "redo_minutes": a.minutes,
-        "self_train_steps": steps,
-        "self_train_seconds": None,
-    }
-    if plan["self_train"] and a.minutes is not None:
-        plan["redo_minutes"] = a.minutes * (1 - SELF_TRAIN_SHARE)
-        plan["self_train_seconds"] = 60 * a.minutes * SELF_TRAIN_SHARE
-    if not trainer.main:
-        return plan
-    length = f"{a.steps or cfg.steps} steps"
-    if plan["redo_minutes"] is not None:
-        length = f"at most {cfg.steps} steps or {plan['redo_minutes']:.1f} minutes"
-    lines = [f"phases: 1. ReDO, {length} -> {run}/best.pt"]
-    if plan["self_train"]:
-        when = (
-            f" within {plan['self_train_seconds'] / 60:.1f} minutes"
-            if plan["self_train_seconds"] is not None
-            else ""
-        )
-        lines.append(
-            f"        2. self-training F on its own colour-filtered masks (beyond the paper), at "
-            f"most {steps} steps on {cfg.self_train_images} images{when} -> "
-            f"{run / PHASE_FOLDER}/best.pt (--no-self-train to skip)"
-        )
-    elif wanted:
-        lines.append(
-            "        (no self-training: the data has no labelled validation split to tell "
-            "whether it helps)"
-        )
-    elif cfg.self_train_steps > 0:
-        why = "--no-self-train" if asked is False else "--steps counts ReDO steps only"
-        lines.append(f"        (no self-training: {why}; --self-train to run it after ReDO)")
-    _say("\n".join(lines))
-    return plan
-
-
-def _self_train_phase(cfg, a, run: Path, trainer, plan) -> dict:
-    from beyond.selftrain import self_train_phase
-
-    from .run import evaluate_run
-
-    record = self_train_phase(
-        run, a.data, plan["self_train_steps"], plan["self_train_seconds"], seed=trainer.seed
-    )
-    if record.get("already"):
-        _say(f"self-training: done before ({record['out']})")
-    else:
-        _say(
-            f"self-training: {record['steps']} steps on {record['images']} images in "
-            f"{record['seconds']:.0f} s; validation IoU {record['val_before']:.3f} -> "
-            f"{record['val_after']:.3f}"
-        )
-    out = {k: record[k] for k in ("out", "steps", "images", "val_before", "val_after")}
-    if trainer._test is not None and trainer._test[1] is not None:
-        test = evaluate_run(record["out"], a.data, "test", device=trainer.device)
-        out["test"] = _figures(test)
-        _say(
-            f"ReDO, then self-training: test IoU {test['iou']:.3f}, accuracy {test['acc']:.3f} "
-            f"({record['out']})"
-        )
-    return out
-
-
-def _say(text: str) -> None:
-    """Lines of what train does, on stderr, beside the progress bars."""
-    for line in text.splitlines():
-        say(line)
-
-
-def _figures(m: dict) -> dict:
-    return {k: m[k] for k in ("acc", "iou", "acc_split", "iou_split")}
-
-
-def _kept(out: dict, run: Path) -> str:
-    """The closing line: which phase made the model to use."""
-    st = out.get("self_training")
-    if st is None:
-        return f"kept model: {run} (ReDO)"
-    if st["val_after"] > st["val_before"]:
-        return (
-            f"kept model: {st['out']} (the self-training phase; better on validation than "
-            f"ReDO's {run}, which stays as it is)"
-        )
-    return (
-        f"kept model: {run} (ReDO; the self-training phase did not beat it on validation, "
-        f"{st['out']} stays for a look)"
-    )
 
 
 def _cmd_evaluate(a):

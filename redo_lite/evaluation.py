@@ -1,4 +1,5 @@
-"""Scoring a mask network on a split of a data folder: label maps, then metrics.py's scores."""
+"""Scoring a mask network on a split of a data folder: label maps, then metrics.py's scores; and
+what in those scores says a run collapsed (the paper's restart, section 4)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,32 @@ def evaluate(F: torch.nn.Module, data, limit: int | None = None) -> dict:
     out["areas"] = region_areas(pred, data.regions).tolist()
     out["soft_areas"] = soft.tolist()
     return out
+
+
+def collapse_signs(
+    scores: dict,
+    min_area: float,
+    on: str = "hard",
+    min_iou: float = 0.0,
+    names: list[str] | None = None,
+) -> list[str]:
+    """What in one evaluation's scores says the run collapsed, one phrase per sign (empty: none).
+    A region whose area (``on``: "hard", the share of pixels it wins after argmax, or "soft", its
+    mean soft mask) is below ``min_area``; and, when the scores come from labelled images
+    (``iou_split_regions``, each class's IoU at the best permutation of regions) and ``min_iou``
+    is above 0, a class that no region covers: its IoU below ``min_iou``. ``names`` names the
+    classes (default "label k"); label 0 counts as well (the background)."""
+    signs = []
+    areas = scores.get("soft_areas" if on == "soft" else "areas") or []
+    if min_area > 0:
+        signs += [
+            f"{on} region area {a:.4f} < {min_area} (region {k})"
+            for k, a in enumerate(areas)
+            if a < min_area
+        ]
+    per_class = scores.get("iou_split_regions") if min_iou > 0 else None
+    for c, iou in enumerate(per_class or []):
+        if iou == iou and iou < min_iou:  # (NaN: a class absent from these images)
+            name = names[c] if names and c < len(names) else f"label {c}"
+            signs.append(f"no region covers the {name}: IoU {iou:.3f} < {min_iou}")
+    return signs

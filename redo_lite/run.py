@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from beyond.bilateral import guided_upsample
+
 from . import checkpoint as ckpt
-from .bilateral import guided_upsample
 from .config import Config
 from .data import DOWNSCALE, ImageFolderData, list_images, open_image, resize_shorter, to_rgb
 from .files import WriteError, atomic_write, check_regular, make_folder

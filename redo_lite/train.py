@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from . import checkpoint as ckpt
 from .config import Config
 from .data import ImageFolderData, labelled_split
-from .evaluation import evaluate, predict
+from .evaluation import collapse_signs, evaluate, predict
 from .files import append_line, atomic_write_text, json_text, printable, say
 from .metrics import region_areas
 from .nets import build_nets
@@ -86,35 +86,6 @@ class Autocast(torch.nn.Module):
     def forward(self, *args):
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
             return self.net(*args).float()
-
-
-def collapse_signs(
-    scores: dict,
-    min_area: float,
-    on: str = "hard",
-    min_iou: float = 0.0,
-    names: list[str] | None = None,
-) -> list[str]:
-    """What in one evaluation's scores says the run collapsed, one phrase per sign (empty: none).
-    A region whose area (``on``: "hard", the share of pixels it wins after argmax, or "soft", its
-    mean soft mask) is below ``min_area``; and, when the scores come from labelled images
-    (``iou_split_regions``, each class's IoU at the best permutation of regions) and ``min_iou``
-    is above 0, a class that no region covers: its IoU below ``min_iou``. ``names`` names the
-    classes (default "label k"); label 0 counts as well (the background)."""
-    signs = []
-    areas = scores.get("soft_areas" if on == "soft" else "areas") or []
-    if min_area > 0:
-        signs += [
-            f"{on} region area {a:.4f} < {min_area} (region {k})"
-            for k, a in enumerate(areas)
-            if a < min_area
-        ]
-    per_class = scores.get("iou_split_regions") if min_iou > 0 else None
-    for c, iou in enumerate(per_class or []):
-        if iou == iou and iou < min_iou:  # (NaN: a class absent from these images)
-            name = names[c] if names and c < len(names) else f"label {c}"
-            signs.append(f"no region covers the {name}: IoU {iou:.3f} < {min_iou}")
-    return signs
 
 
 class Trainer:

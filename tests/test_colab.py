@@ -1,4 +1,4 @@
-"""redo_lite.colab on a stand-in for Colab: ``google.colab`` in sys.modules, a Drive mount that
+"""course.colab on a stand-in for Colab: ``google.colab`` in sys.modules, a Drive mount that
 makes a folder, and answers typed at the prompt."""
 
 import sys
@@ -7,7 +7,7 @@ import types
 import pytest
 from conftest import tiny_config
 
-from redo_lite import colab
+from course import colab
 from redo_lite.train import Trainer
 
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from conftest import tiny_config
 
+from beyond.bilateral import colour_filter
 from beyond.selftrain import refined_labels, self_train
 from redo_lite import checkpoint as ckpt
-from redo_lite.bilateral import colour_filter
 from redo_lite.nets import MaskNet
 from redo_lite.run import evaluate_run
 from redo_lite.train import Trainer
@@ -54,7 +54,7 @@ def test_the_filter_moves_a_misplaced_edge_onto_the_colour_edge():
 
 
 def test_one_pass_of_the_batched_filter_is_guided_upsample_at_the_images_size():
-    from redo_lite.bilateral import guided_upsample
+    from beyond.bilateral import guided_upsample
 
     torch.manual_seed(0)
     soft = torch.softmax(torch.randn(5, 3, 12, 12), 1)
@@ -188,13 +188,16 @@ def test_an_interrupted_phase_runs_again_with_the_same_command(tiny_c2mnist, tmp
     capsys.readouterr()
     # as if the phase was killed before its record was written
     (run / "selftrained" / "self_train.json").unlink()
-    (run / "selftrained" / "best.pt.tmp").write_bytes(b"half")
+    from redo_lite.files import temp_name
+
+    half = run / "selftrained" / (temp_name(run / "selftrained" / "best.pt") + "x1y2.tmp")
+    half.write_bytes(b"half")  # a write the kill cut short
     redo = (run / "best.pt").read_bytes()
     train(tiny_c2mnist, run, "--steps", "2", "--self-train")
     cap = capsys.readouterr()
     assert "already trained" in cap.err and json.loads(cap.out)["self_training"]["steps"] == 6
     assert (run / "selftrained" / "self_train.json").is_file()
-    assert not (run / "selftrained" / "best.pt.tmp").exists()
+    assert not half.exists()
     assert (run / "best.pt").read_bytes() == redo
     # finished: the same command again runs nothing
     train(tiny_c2mnist, run, "--steps", "2", "--self-train")

@@ -407,7 +407,7 @@ def page_facts(executed: Path, solution: Path) -> dict:
 
 def device_line() -> str:
     out = subprocess.run(
-        [sys.executable, "-c", "from redo_lite.colab import device_report; print(device_report())"],
+        [sys.executable, "-c", "from course.colab import device_report; print(device_report())"],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -77,18 +77,21 @@ import sys
 if "google.colab" in sys.modules:
     import os
     import subprocess
-    from importlib.metadata import version
 
     REPO_URL = "{url}"
     if not os.path.exists("/content/{name}"):
         subprocess.run(
             ["git", "clone", "-q", "--depth", "1", REPO_URL, "/content/{name}"], check=True
         )
-    # pin the torch Colab ships, so that pip never downloads another one
-    with open("/tmp/keep-torch.txt", "w") as f:
-        f.write("".join(f"{{p}}=={{version(p)}}\\n" for p in ("torch", "torchvision")))
-    pip = [sys.executable, "-m", "pip", "install", "-q", "-c", "/tmp/keep-torch.txt"]
-    subprocess.run(pip + ["-e", "/content/{name}"], check=True)
+    # Colab's own torch stays (CI tests the course on constraints-ci.txt's; Colab's may be older):
+    # the course's other needs, then the course itself without its torch pins
+    import tomllib
+
+    with open("/content/{name}/pyproject.toml", "rb") as f:
+        needs = tomllib.load(f)["project"]["dependencies"]
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run(pip + [d for d in needs if not d.startswith("torch")], check=True)
+    subprocess.run(pip + ["--no-deps", "-e", "/content/{name}"], check=True)
     sys.path.insert(0, "/content/{name}")
     os.chdir("/content/{name}")"""
 

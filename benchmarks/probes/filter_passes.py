@@ -1,6 +1,6 @@
 """What the colour filter of self-training makes of a run's masks, pass by pass: the object IoU of
 F's own labels and of its masks filtered 1, 2, 4, ... times
-(``redo_lite.bilateral.colour_filter``), and, as a floor, of a centred box filtered as many
+(``beyond.bilateral.colour_filter``), and, as a floor, of a centred box filtered as many
 times (what the filter finds with no ReDO).
 
     python3 benchmarks/probes/filter_passes.py --run RUN --data DIR [--passes 1 8 16 32]
@@ -22,7 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from redo_lite.bilateral import colour_filter  # noqa: E402
+from beyond.bilateral import colour_filter  # noqa: E402
 from redo_lite.data import ImageFolderData  # noqa: E402
 from redo_lite.metrics import score  # noqa: E402
 from redo_lite.run import load_run  # noqa: E402

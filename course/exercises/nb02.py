@@ -265,9 +265,10 @@ register(
                 _masks_from_brightness,
             ),
             Mistake(
-                "the layers are flat colours, so the composition cannot show the digits: with "
-                "masks that ignore the image, a layer has to carry the image itself (nothing "
-                "forces V^k to be simple)",
+                "compose(masks, layers) is not the image: with masks that ignore the image, the "
+                "masked layers must add up to the image at every pixel (sum_k M^k V^k = I), so "
+                "the layers have to carry the image themselves (nothing forces V^k to be flat or "
+                "simple)",
                 _flat_layers,
             ),
         ),

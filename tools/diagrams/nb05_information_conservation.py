@@ -65,8 +65,7 @@ def information_loop(path):
         7.0,
         0.75,
         "If region k is empty, $M^k = 0$ and $G_k(M^k, z_k) = 0$: nothing of $z_k$ "
-        "reaches the image. The best δ can then do is guess 0,\nwhich costs 1 per entry "
-        "($z_k \\sim \\mathcal{N}(0, 1)$ has variance 1): the chance line of δ's error.",
+        "reaches the image,\nand δ must recover $z_k$ from an image that holds none of it.",
         ha="center",
         fontsize=9.5,
     )

@@ -6,7 +6,7 @@ Drive is not. The Trainer resumes a run folder exactly (networks, optimisers, ra
 and log), so a training cell that writes to Drive continues where it stopped when the notebook is
 opened and run again. Elsewhere (JupyterLab, a terminal) the run folder is the local one.
 
-    from redo_lite.colab import device_report, run_dir
+    from course.colab import device_report, run_dir
     print(device_report())                       # says what it found, and what to do without a GPU
     RUN = run_dir("flowers-paper")               # on Colab: offers to keep the run on Drive
 """
