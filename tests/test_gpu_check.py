@@ -123,7 +123,7 @@ class NotInTheImage(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if "." in name or name in sys.stdlib_module_names or name.startswith("_"):
             return None
-        if name in ("redo_lite", "data_prep"):  # this repository's own
+        if name in ("redo_lite", "data_prep", "beyond", "course"):  # this repository's own
             return None
         found = DISTS.get(name)
         if found and re.sub(r"[-_.]+", "-", found[0]).lower() not in HAVE:
