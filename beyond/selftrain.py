@@ -309,7 +309,6 @@ def plan_phases(cfg, a, run: Path, trainer) -> dict:
     steps = cfg.self_train_steps or 500
     plan = {
         "self_train": bool(wanted) and trainer.val_data is not None,
-        "redo_steps": cfg.steps,
         "redo_minutes": a.minutes,
         "self_train_steps": steps,
         "self_train_seconds": None,
@@ -342,21 +341,25 @@ def plan_phases(cfg, a, run: Path, trainer) -> dict:
     elif cfg.self_train_steps > 0:
         why = "--no-self-train" if asked is False else "--steps counts ReDO steps only"
         lines.append(f"        (no self-training: {why}; --self-train to run it after ReDO)")
-    _say_lines("\n".join(lines))
+    from redo_lite.files import say
+
+    for line in lines:
+        say(line)
     return plan
 
 
-def run_phase(cfg, a, run: Path, trainer, plan) -> dict:
+def run_phase(a, run: Path, trainer, plan) -> dict:
     """The phase after ReDO, as ``plan_phases`` set it out; its figures said as it goes."""
+    from redo_lite.files import say
     from redo_lite.run import evaluate_run
 
     record = self_train_phase(
         run, a.data, plan["self_train_steps"], plan["self_train_seconds"], seed=trainer.seed
     )
     if record.get("already"):
-        _say_lines(f"self-training: done before ({record['out']})")
+        say(f"self-training: done before ({record['out']})")
     else:
-        _say_lines(
+        say(
             f"self-training: {record['steps']} steps on {record['images']} images in "
             f"{record['seconds']:.0f} s; validation IoU {record['val_before']:.3f} -> "
             f"{record['val_after']:.3f}"
@@ -365,19 +368,11 @@ def run_phase(cfg, a, run: Path, trainer, plan) -> dict:
     if trainer._test is not None and trainer._test[1] is not None:
         test = evaluate_run(record["out"], a.data, "test", device=trainer.device)
         out["test"] = figures(test)
-        _say_lines(
+        say(
             f"ReDO, then self-training: test IoU {test['iou']:.3f}, accuracy {test['acc']:.3f} "
             f"({record['out']})"
         )
     return out
-
-
-def _say_lines(text: str) -> None:
-    """Lines of what train does, on stderr, beside the progress bars."""
-    from redo_lite.files import say
-
-    for line in text.splitlines():
-        say(line)
 
 
 def figures(m: dict) -> dict:

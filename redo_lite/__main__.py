@@ -150,7 +150,7 @@ def _cmd_train(a):
         from beyond.selftrain import figures, kept_line, plan_phases, run_phase
 
         plan = plan_phases(cfg, a, run, trainer)
-        out = trainer.fit(steps=a.steps or plan["redo_steps"], minutes=plan["redo_minutes"])
+        out = trainer.fit(steps=a.steps, minutes=plan["redo_minutes"])
         if out.get("interrupted"):
             raise SystemExit(130)  # fit said how to resume
         out["phase"] = "ReDO"
@@ -160,7 +160,7 @@ def _cmd_train(a):
             out["test"] = figures(test)
             say(f"ReDO: test IoU {test['iou']:.3f}, accuracy {test['acc']:.3f} ({run})")
         if plan["self_train"] and trainer.main:
-            out["self_training"] = run_phase(cfg, a, run, trainer, plan)
+            out["self_training"] = run_phase(a, run, trainer, plan)
         if trainer.main:
             say(kept_line(out, run))
         print(json_text(out))  # strict JSON: no best score yet (no labelled validation) is null
