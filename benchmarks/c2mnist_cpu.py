@@ -48,8 +48,33 @@ def early_dir(run: Path, a) -> Path:
 
 
 def within_early(t, a) -> bool:
-    """Whether trainer ``t`` stands within the early budget (``--at-steps`` or ``--at``)."""
-    return t.total_steps <= a.at_steps if a.steps else t.elapsed <= a.at * 60
+    """Whether trainer ``t`` stands within the early budget (``--at-steps`` or ``--at``); by
+    steps, the self-training steps that follow ReDO count inside it."""
+    return t.total_steps <= a.at_steps - a.self_train_steps if a.steps else t.elapsed <= a.at * 60
+
+
+def self_train_after(run: Path, a, passes: int) -> None:
+    """The phase after ReDO, counted in the budget: the F ``run`` selected, self-trained for
+    ``--self-train-steps`` steps on labels filtered ``passes`` times (the preset's
+    ``self_train_passes``) into ``run/selftrained`` (beyond the paper)."""
+    from beyond.selftrain import PHASE_FOLDER, self_train_run
+
+    if (run / "best.pt").exists() and not (run / PHASE_FOLDER).exists():
+        out = run / PHASE_FOLDER
+        self_train_run(run, ROOT / a.data, out, a.self_train_steps, seed=a.worker, passes=passes)
+
+
+def kept(run: Path) -> Path:
+    """The model a run keeps: its self-trained F where that phase ran and beat ReDO's on
+    validation (as ``train`` keeps it), else ReDO's."""
+    from beyond.selftrain import PHASE_FOLDER, SELF_TRAIN_RECORD
+
+    record = run / PHASE_FOLDER / SELF_TRAIN_RECORD
+    if record.is_file():
+        r = json.loads(record.read_text())
+        if r["val_after"] > r["val_before"]:
+            return run / PHASE_FOLDER
+    return run
 
 
 def train_worker(a) -> None:
@@ -62,7 +87,8 @@ def train_worker(a) -> None:
     torch.set_num_threads(a.threads)
     run = Path(a.runs) / f"seed{a.worker}"
     preset = Config.load(a.preset) if a.preset.endswith(".json") else get_preset(a.preset)
-    # by steps: ReDO alone (self-training is a phase of its own after fit, not counted here)
+    # by steps: ReDO, then (--self-train-steps) the self-training phase run here, its steps
+    # counted in the budget; the preset's own phase (a `train` matter) is not run by fit
     cfg = preset.override([*(["self_train_steps=0"] if a.steps else []), *(a.set or [])])
     trainer = Trainer(cfg, a.data, run, seed=a.worker, progress=False, amp=a.amp)
     early = early_dir(run, a)
@@ -73,14 +99,17 @@ def train_worker(a) -> None:
             shutil.copyfile(run / "config.json", early / "config.json")
             shutil.copyfile(run / "best.pt", early / "best.tmp")
             (early / "best.tmp").replace(early / "best.pt")
-        if a.steps and t.total_steps >= a.steps:
+        if a.steps and t.total_steps >= a.steps - a.self_train_steps:
             return True  # --steps counts every attempt's steps (fit's own count restarts at 0)
         # --stop-at: the run has shown what it was to show once its selected validation IoU
         # passes the mark and the early snapshot is final (True ends the fit)
         return a.stop_at is not None and not within_early(t, a) and t.best >= a.stop_at
 
     if a.steps:
-        trainer.fit(steps=a.steps, minutes=a.minutes, callback=snapshot)
+        trainer.fit(steps=a.steps - a.self_train_steps, minutes=a.minutes, callback=snapshot)
+        if a.self_train_steps:
+            for d in (early, run):
+                self_train_after(d, a, cfg.self_train_passes)
         return
     if 0 < a.at < a.minutes:  # the --at run, then the same run resumed to --minutes
         trainer.fit(minutes=a.at, callback=snapshot)
@@ -106,6 +135,7 @@ def train_seed(a, seed: int) -> dict:
         cmd = [sys.executable, __file__, "--worker", str(seed), "--at", str(a.at)]
         cmd += [*(["--minutes", str(a.minutes)] if a.minutes is not None else [])]
         cmd += [*(["--steps", str(a.steps), "--at-steps", str(a.at_steps)] if a.steps else [])]
+        cmd += ["--self-train-steps", str(a.self_train_steps)]
         cmd += ["--preset", a.preset, "--data", a.data, "--runs", a.runs]
         cmd += ["--threads", str(a.threads), *(["--amp"] if a.amp else [])]
         cmd += ["--stop-at", str(a.stop_at)] if a.stop_at is not None else []
@@ -113,13 +143,18 @@ def train_seed(a, seed: int) -> dict:
         subprocess.run(cmd, cwd=ROOT, check=True)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     early = early_dir(run, a)
-    return {
+    has_early = (early / "best.pt").exists()
+    out = {
         "seed": seed,
         "run": str(run),
         "rows": rows,
-        "test": test_score(run, a.data),
-        "early": test_score(early, a.data) if (early / "best.pt").exists() else None,
+        "test": test_score(kept(run), a.data),
+        "early": test_score(kept(early), a.data) if has_early else None,
     }
+    if a.self_train_steps:  # ReDO's own model beside the kept one
+        out["redo_test"] = test_score(run, a.data)
+        out["redo_early"] = test_score(early, a.data) if has_early else None
+    return out
 
 
 def all_background(data: str) -> dict:
@@ -152,7 +187,12 @@ def budgets(a) -> list[tuple[str, str, object, float]]:
     it, target), early first."""
     if a.steps:
         return [
-            (f"{n} steps", f"within_{n}_steps", lambda row, n=n: row["total_steps"] <= n, t)
+            (
+                f"{n} steps",
+                f"within_{n}_steps",
+                lambda row, n=n: row["total_steps"] <= n - a.self_train_steps,
+                t,
+            )
             for n, t in ((a.at_steps, a.target_at), (a.steps, a.target))
         ]
     return [
@@ -162,7 +202,8 @@ def budgets(a) -> list[tuple[str, str, object, float]]:
 
 
 def reached(rows: list, within) -> str:
-    """Where a run's last evaluation within a budget stood: its step count and minutes."""
+    """Where a run's last evaluation within a budget stood: its step count and minutes (ReDO's:
+    the self-training steps after it are counted by the budget, not here)."""
     last = [x for x in rows if x["kind"] == "eval" and within(x)]
     return f"{last[-1]['total_steps']} steps, {last[-1]['minutes']:.1f} min" if last else "-"
 
@@ -191,7 +232,10 @@ def report(a, r) -> tuple[bool, bool]:
     )
     hits = []
     early_is_all = not a.steps and a.at == a.minutes  # --at is the whole run
-    for (label, _, within, target), t in zip(budgets(a), (r["early"], r["test"]), strict=True):
+    redo = (r.get("redo_early"), r.get("redo_test"))
+    for i, ((label, _, within, target), t) in enumerate(
+        zip(budgets(a), (r["early"], r["test"]), strict=True)
+    ):
         if t is None:
             print(f"within {label}: no evaluation yet")
             hits.append(False)
@@ -200,6 +244,13 @@ def report(a, r) -> tuple[bool, bool]:
         if hits and early_is_all:
             hits.append(t["iou"] >= target)  # its line is printed already
             continue
+        if a.self_train_steps and redo[i] is not None:
+            print(
+                f"within {label}, ReDO alone (reached at {reached(r['rows'], within)}): best val "
+                f"IoU {best_val:.3f}; selected {redo[i]['selected']}: test IoU "
+                f"{redo[i]['iou']:.3f}"
+            )
+            label = f"{label}, ReDO then {a.self_train_steps} self-training steps"
         print(
             f"within {label} (reached at {reached(r['rows'], within)}): best val IoU "
             f"{best_val:.3f}; selected {t['selected']}: test IoU {t['iou']:.3f} (one permutation "
@@ -238,7 +289,26 @@ def entry(a, r) -> dict:
             key: test(t) and {**test(t), "reached_at": reached(r["rows"], within)}
             for (_, key, within, _), t in zip(budgets(a), (r["early"], r["test"]), strict=True)
         },
+        **(
+            {
+                f"{key}_redo_alone": test(t)
+                for (_, key, _, _), t in zip(
+                    budgets(a), (r["redo_early"], r["redo_test"]), strict=True
+                )
+            }
+            if a.self_train_steps
+            else {}
+        ),
     }
+
+
+def redo_hits(a, results) -> dict:
+    """Per target, how many seeds ReDO's own model (before the self-training steps) met."""
+    out = {}
+    for (_, key, _, target), part in zip(budgets(a), ("redo_early", "redo_test"), strict=True):
+        met = sum(r[part] is not None and r[part]["iou"] >= target for r in results)
+        out[f"test_iou_{target}_{key}"] = f"{met} of {len(results)}"
+    return out
 
 
 def write_json(a, results, hits, floor) -> None:
@@ -274,6 +344,9 @@ def write_json(a, results, hits, floor) -> None:
         "threads": a.threads,
         "steps": a.steps,
         "at_steps": a.at_steps if a.steps else None,
+        # of each budget in steps, the last this many are the self-training phase's (beyond the
+        # paper); the rest are ReDO's, every attempt counted
+        "self_train_steps": a.self_train_steps,
         "minutes": a.minutes,
         "at_minutes": None if a.steps else a.at,
         "stop_at_val_iou": a.stop_at,
@@ -282,6 +355,8 @@ def write_json(a, results, hits, floor) -> None:
             f"test_iou_{target}_{key}": f"{sum(h[i] for h in hits)} of {n}"
             for i, (_, key, _, target) in enumerate(budgets(a))
         },
+        # the same targets met by ReDO's own model, before the self-training steps
+        **({"targets_redo_alone": redo_hits(a, results)} if a.self_train_steps else {}),
         "seeds": [entry(a, r) for r in results],
     }
     a.json.parent.mkdir(parents=True, exist_ok=True)
@@ -293,6 +368,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, help="train each seed this many steps (all attempts)")
     ap.add_argument("--at-steps", type=int, help="also score the model selected by then")
+    ap.add_argument(
+        "--self-train-steps",
+        type=int,
+        default=0,
+        help="with --steps: the last this many of each budget self-train the F selected by "
+        "then (beyond the paper; default 0: ReDO alone)",
+    )
     ap.add_argument(
         "--minutes", type=float, help="train this long (with --steps: a cap; else default 30)"
     )
@@ -326,6 +408,13 @@ def main(argv=None):
         a.at_steps = a.steps // 2 if a.at_steps is None else a.at_steps
         if not 0 < a.at_steps <= a.steps:
             ap.error(f"--at-steps {a.at_steps}: expected from 1 to --steps ({a.steps})")
+        if not 0 <= a.self_train_steps < a.at_steps:
+            ap.error(
+                f"--self-train-steps {a.self_train_steps}: expected from 0 to below --at-steps "
+                f"({a.at_steps}), the self-training counted inside each budget"
+            )
+    elif a.self_train_steps:
+        ap.error("--self-train-steps counts inside a budget in steps: give --steps too")
     if a.target is None:
         a.target = 0.9 if a.steps else 0.85
     if a.worker is not None:

@@ -176,6 +176,7 @@ def self_train_run(
     seed: int = 0,
     progress: SelfTrainProgress | None = None,
     seconds: float | None = None,
+    passes: int | None = None,
 ) -> dict:
     """``python -m redo_lite self-train``: RUN's selected F self-trained on DATA's train split,
     written with RUN's G and D and settings to OUT, a new folder (an existing non-empty one is
@@ -185,7 +186,8 @@ def self_train_run(
     one self-train at a time writes in OUT (``SELF_TRAIN_LOCK``); a cut-short one is started
     over by the same command. ``seconds``: the time set out for it before it starts (the phase
     after ReDO in ``train``): labelling stops at half of it (fewer images), the steps at its end
-    (fewer steps)."""
+    (fewer steps). ``passes``: the colour filter's passes, if not the run's
+    ``self_train_passes`` (the config written to OUT says which)."""
     from redo_lite import checkpoint as ckpt
     from redo_lite.data import ImageFolderData, labelled_split, note
     from redo_lite.files import json_text, make_folder
@@ -198,6 +200,8 @@ def self_train_run(
         lock_output(out, SELF_TRAIN_LOCK, "self-train").release()
     check_self_train_out(out)
     cfg, nets = load_run(run)  # checks RUN (its settings and networks) before anything is read
+    if passes is not None and passes != cfg.self_train_passes:
+        cfg = cfg.override([f"self_train_passes={passes}"])
     steps = steps if steps is not None else (cfg.self_train_steps or 500)
     n = images if images is not None else cfg.self_train_images
     train = ImageFolderData(data_dir, "train", cfg.size, cfg.regions, masks="none")
@@ -249,6 +253,7 @@ def _self_train(cfg, nets, state, source, train, val, data_dir, steps, n, seed, 
         deadline=started + seconds if timed else None,
         label_deadline=started + seconds / 2 if timed else None,
     )  # fmt: skip
+    state["config"] = cfg.to_dict()  # the settings it was made with (passes included)
     state["nets"] = {k: v for k, v in state["nets"].items() if k in ("F", "G", "D")}
     state["nets"]["F"] = result["F"].state_dict()
     state.pop("F_ema", None)
@@ -259,6 +264,7 @@ def _self_train(cfg, nets, state, source, train, val, data_dir, steps, n, seed, 
         "data": str(Path(data_dir)),
         "images": result["images"],
         "steps": result["steps"],
+        "passes": cfg.self_train_passes,
         "seed": seed,
         "loss": result["loss"],
         "changed": result["changed"],

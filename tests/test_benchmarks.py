@@ -125,6 +125,40 @@ def test_c2mnist_benchmark_by_steps_counts_every_attempt_and_reports_steps_and_m
     assert rec["targets"]["test_iou_0.0_within_4_steps"] == "1 of 1"
 
 
+def test_c2mnist_benchmark_counts_self_training_steps_inside_each_budget(
+    tiny_c2mnist, tmp_path, capsys
+):
+    config = tmp_path / "tiny.json"
+    tiny_config(eval_every=2, self_train_passes=3).save(config)
+    runs = tmp_path / "runs"
+    args = ["--runs", str(runs), "--seeds", "1", "--data", str(tiny_c2mnist), "--jobs", "1"]
+    args += ["--preset", str(config), "--steps", "8", "--at-steps", "4", "--self-train-steps", "2"]
+    load_script("c2mnist_cpu").main([*args, "--json", str(tmp_path / "st.json")])
+    out = capsys.readouterr().out
+    run = runs / "seed1"
+    rows = [json.loads(r) for r in (run / "metrics.jsonl").read_text().splitlines()]
+    # ReDO gets 8 - 2 steps; the early snapshot is the model selected within 4 - 2
+    assert [r["total_steps"] for r in rows if r["kind"] == "eval"] == [2, 4, 6]
+    from redo_lite.checkpoint import load
+
+    assert load(run / "at4steps" / "best.pt")["step"] == 2
+    for d in (run, run / "at4steps"):
+        record = json.loads((d / "selftrained" / "self_train.json").read_text())
+        assert record["steps"] == 2  # the budget's last two steps
+        assert record["passes"] == 3  # the preset's colour-filter passes
+    assert re.search(r"within 4 steps, ReDO alone \(reached at 2 steps, [\d.]+ min\)", out)
+    assert re.search(r"within 8 steps, ReDO then 2 self-training steps \(reached at 6 steps", out)
+    rec = json.loads((tmp_path / "st.json").read_text())
+    seed = rec["seeds"][0]
+    assert rec["self_train_steps"] == 2
+    assert seed["within_8_steps_redo_alone"]["iou"] == pytest.approx(
+        evaluate_run(run, tiny_c2mnist)["iou"], abs=1e-4
+    )
+    with pytest.raises(SystemExit):  # the phase must fit inside the early budget
+        load_script("c2mnist_cpu").main([*args[:-1], "4"])
+    assert "expected from 0 to below --at-steps (4)" in capsys.readouterr().err
+
+
 def test_c2mnist_benchmark_stops_a_seed_at_its_mark(tiny_c2mnist, tmp_path, capsys):
     config = tmp_path / "tiny.json"
     tiny_config(eval_every=2).save(config)

@@ -266,3 +266,18 @@ def test_the_command_writes_a_new_run_folder_and_refuses_one_that_holds_anything
     with pytest.raises(SystemExit):
         main(["self-train", "--run", str(run), "--data", str(tiny_c2mnist), "--out", str(mine)])
     assert (mine / "notes.txt").read_text() == "mine\n" and len(list(mine.iterdir())) == 1
+
+
+def test_passes_other_than_the_runs_are_written_where_the_model_goes(tiny_c2mnist, tmp_path):
+    from beyond.selftrain import self_train_run
+    from redo_lite.config import Config
+
+    run = tmp_path / "run"
+    Trainer(tiny_config(), tiny_c2mnist, run, progress=False).fit(steps=2)
+    out = tmp_path / "st"
+    record = self_train_run(run, tiny_c2mnist, out, steps=2, images=8, passes=3)
+    assert record["passes"] == 3
+    # the folder says how its labels were made, and loads as any run (settings and .pt agree)
+    assert Config.load(out / "config.json").self_train_passes == 3
+    assert Config.load(run / "config.json").self_train_passes == 1  # the source is left alone
+    assert evaluate_run(out, tiny_c2mnist, "val")["iou"] == pytest.approx(record["val_after"])
