@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,7 +123,8 @@ def test_score(run: Path, data: str) -> dict:
 
     out = evaluate_run(run, ROOT / data, "test")
     best = load(run / "best.pt")
-    source = best.get("F_source", "live")  # "live", "averaged" or "self-trained (live F)"
+    source = best.get("F_source", "live")  # "live", "averaged" or "self-trained (live F of X)"
+    source = re.sub(r" of [^)]*\)$", ")", source)  # which F, not where it lay on this machine
     out["selected"] = f"step {best['step']} of attempt {best['attempt']}, " + (
         source if source.startswith("self-trained") else f"{source} F"
     )

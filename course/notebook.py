@@ -488,7 +488,7 @@ def pace_note(
     return "\n".join(lines)
 
 
-def benchmark_note(path="benchmarks/results/c2mnist_cpu.json", seed: int = 0) -> str:
+def benchmark_note(path="benchmarks/results/c2mnist_cpu_steps.json", seed: int = 0) -> str:
     """What the benchmark recorded for ``seed`` (the command, then every IoU, accuracy, restart
     count and time it holds for that seed), or a line saying that none is recorded. Numbers are
     read from the file; nothing is assumed about it beyond JSON."""

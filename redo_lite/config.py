@@ -316,8 +316,9 @@ def _drop_retired(d: dict) -> dict:
 
 PRESETS: dict[str, Config] = {
     # Colored-2-MNIST at 32 px, sized for two CPU cores (docs: how c2mnist-cpu was found):
-    # F keeps full resolution (strokes are 1-2 px wide at 32 px), learning rates 2e-4 and 4e-4
-    # for D (a critic that keeps up), generators fed one-hot masks (no painting by mask level), a
+    # F keeps full resolution (strokes are 1-2 px wide at 32 px), learning rates 2e-4 for G and
+    # delta, 4e-4 for D (a critic that keeps up) and for F (both digits found sooner: docs/log/
+    # c2mnist-sample-efficiency.md), generators fed one-hot masks (no painting by mask level), a
     # critic 32 channels wide (it sees 1-pixel errors at the digits' edges), and a moving average
     # of F's weights evaluated beside the live F; a region that wins under 1% of the pixels
     # restarts the run, however much soft mask it keeps, checked from the first evaluation on
@@ -327,8 +328,9 @@ PRESETS: dict[str, Config] = {
     # (the official code: every 500 from step 500; a finer selection counts for "the best
     # model within N steps", docs/results.md); bf16 autocast where the CPU has bf16
     # instructions (half the step time on one core, docs/log/c2mnist.md); and, as a phase after
-    # ReDO that `train` runs into RUN/selftrained, F self-trained on its own masks filtered by
-    # the images' colours (beyond/selftrain.py; not in the paper).
+    # ReDO that `train` runs into RUN/selftrained, F self-trained for 100 steps on its own masks
+    # filtered 8 times by the images' colours (a digit's one colour carries a region that holds
+    # part of it out to the whole stroke; beyond/selftrain.py; not in the paper).
     "c2mnist-cpu": Config(
         preset="c2mnist-cpu",
         size=32,
@@ -342,13 +344,14 @@ PRESETS: dict[str, Config] = {
         g_hard_input=True,
         f_ema=0.998,
         amp=True,
-        self_train_steps=500,
+        self_train_steps=100,
         self_train_images=2000,
+        self_train_passes=8,
         batch=16,
         lr_g=2e-4,
         lr_d=4e-4,
         lr_z=2e-4,
-        lr_f=2e-4,
+        lr_f=4e-4,
         steps=6000,
         eval_every=100,
         eval_images=300,

@@ -150,4 +150,4 @@ def test_without_a_preset_one_object_and_several_regions_get_their_own_recipes()
     many = cpu_defaults(64, 4)
     c2 = PRESETS["c2mnist-cpu"]
     assert (many.size, many.regions, many.preset) == (64, 4, "cpu-64px-4r")
-    assert many.f_downs == c2.f_downs and many.self_train_passes == c2.self_train_passes == 1
+    assert many.f_downs == c2.f_downs and many.self_train_passes == c2.self_train_passes > 1
