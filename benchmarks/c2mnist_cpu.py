@@ -58,23 +58,20 @@ def self_train_after(run: Path, a, passes: int) -> None:
     """The phase after ReDO, counted in the budget: the F ``run`` selected, self-trained for
     ``--self-train-steps`` steps on labels filtered ``passes`` times (the preset's
     ``self_train_passes``) into ``run/selftrained`` (beyond the paper)."""
-    from beyond.selftrain import PHASE_FOLDER, self_train_run
+    from beyond.selftrain import self_train_phase
 
-    if (run / "best.pt").exists() and not (run / PHASE_FOLDER).exists():
-        out = run / PHASE_FOLDER
-        self_train_run(run, ROOT / a.data, out, a.self_train_steps, seed=a.worker, passes=passes)
+    if (run / "best.pt").exists():  # done once; one cut short starts over (as in `train`)
+        self_train_phase(run, ROOT / a.data, a.self_train_steps, None, seed=a.worker, passes=passes)
 
 
 def kept(run: Path) -> Path:
     """The model a run keeps: its self-trained F where that phase ran and beat ReDO's on
     validation (as ``train`` keeps it), else ReDO's."""
-    from beyond.selftrain import PHASE_FOLDER, SELF_TRAIN_RECORD
+    from beyond.selftrain import PHASE_FOLDER, SELF_TRAIN_RECORD, beats_redo
 
     record = run / PHASE_FOLDER / SELF_TRAIN_RECORD
-    if record.is_file():
-        r = json.loads(record.read_text())
-        if r["val_after"] > r["val_before"]:
-            return run / PHASE_FOLDER
+    if record.is_file() and beats_redo(json.loads(record.read_text())):
+        return run / PHASE_FOLDER
     return run
 
 

@@ -288,20 +288,28 @@ PHASE_FOLDER = "selftrained"  # RUN/selftrained: the self-trained model, a run f
 
 
 def self_train_phase(
-    run_dir, data_dir, steps: int, seconds: float | None, seed: int = 0, images: int | None = None
+    run_dir,
+    data_dir,
+    steps: int,
+    seconds: float | None,
+    seed: int = 0,
+    images: int | None = None,
+    passes: int | None = None,
 ) -> dict:
     """Self-training as the phase after ReDO (``train`` with a config whose ``self_train_steps``
     is above 0, unless ``--no-self-train``): RUN's selected F self-trained into RUN/selftrained.
     RUN itself, ReDO's model, is left as it is. A phase that finished before is not run again
     (``already`` in the record); one interrupted before its record was written starts over with the
-    same command (``self_train_run`` clears what it left)."""
+    same command (``self_train_run`` clears what it left). ``passes``: as ``self_train_run``'s."""
     import json
 
     out = Path(run_dir) / PHASE_FOLDER
     record_path = out / SELF_TRAIN_RECORD
     if record_path.is_file():
         return {**json.loads(record_path.read_text()), "out": str(out), "already": True}
-    record = self_train_run(run_dir, data_dir, out, steps, images, seed=seed, seconds=seconds)
+    record = self_train_run(
+        run_dir, data_dir, out, steps, images, seed=seed, seconds=seconds, passes=passes
+    )
     return {**record, "out": str(out)}
 
 
@@ -385,12 +393,18 @@ def figures(m: dict) -> dict:
     return {k: m[k] for k in ("acc", "iou", "acc_split", "iou_split")}
 
 
+def beats_redo(record: dict) -> bool:
+    """Whether a self-training record's model is the one to keep: better than ReDO's on
+    validation."""
+    return record["val_after"] > record["val_before"]
+
+
 def kept_line(out: dict, run: Path) -> str:
     """The closing line: which phase made the model to use."""
     st = out.get("self_training")
     if st is None:
         return f"kept model: {run} (ReDO)"
-    if st["val_after"] > st["val_before"]:
+    if beats_redo(st):
         return (
             f"kept model: {st['out']} (the self-training phase; better on validation than "
             f"ReDO's {run}, which stays as it is)"
