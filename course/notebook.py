@@ -237,6 +237,7 @@ def plot_history(run, fig=None):
     if config.exists():  # δ's chance level: λ (notebook 08)
         lam = json.loads(config.read_text())["lambda_z"]
         ax[1].axhline(lam, color="crimson", ls=":", lw=1, label="chance (λ)")
+        ax[1].set_ylim(bottom=0)  # the chance line stays in view below the curve
         ax[1].legend()
     curve(ax[2], evals, "iou", "o-", "per image", "C0")
     curve(ax[2], evals, "iou_split", "s--", "one permutation", "C1")
@@ -246,8 +247,9 @@ def plot_history(run, fig=None):
         ax[0].legend()
     if evals:
         ax[2].legend()
-    for a in ax:
+    for a, unit in zip(ax, ("loss", "λ · mean squared error", "digit IoU"), strict=True):
         a.set_xlabel("step (all attempts)")
+        a.set_ylabel(unit)
         _mark_restarts(a, rows)
     fig.tight_layout()
     return fig
@@ -466,7 +468,7 @@ def pace_note(
 
     lines = [
         f"this machine: {mine:.0f} ms a step over the first {steps} steps; {total} steps will "
-        f"take about {minutes(mine)} minutes (evaluations add a few %)"
+        f"take about {minutes(mine)} minutes, evaluations not counted"
     ]
     ref = benchmark_pace(preset, folder)
     if ref is None:
@@ -519,7 +521,9 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu_steps.json", seed: int =
     if mine:
         lines.append(
             f"  seed {seed} (a name with 'val' is a validation figure; 'within_N_steps' and "
-            "'within_N_min' hold the test scores of the model selected within N steps or minutes)"
+            "'within_N_min' hold the test scores of the model the benchmark kept within N steps "
+            "or minutes, self-trained where that beat ReDO on validation ('selected' says which); "
+            "'..._redo_alone' holds ReDO's own model, what your run's best.pt is)"
         )
     keys = ("iou", "acc", "restart", "minutes", "steps")
 
@@ -535,7 +539,7 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu_steps.json", seed: int =
                 said = " (ReDO, then self-trained: beyond the paper)" if "self-trained" in v else ""
                 yield f"  {name}: {v}{said}"
 
-    found = list(walk(source))[:16]
+    found = list(walk(source))
     lines += found or ["  (no IoU, accuracy, restart or time figure found in it)"]
     return "\n".join(lines)
 
