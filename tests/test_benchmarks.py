@@ -249,6 +249,7 @@ def test_benchmarks_readme_has_one_line_per_script_and_the_probes_live_apart():
     rows = re.findall(r"^\| `([\w/]+\.(?:py|sh))` \|", (root / "README.md").read_text(), re.M)
     assert sorted(rows) == sorted(scripts)  # one row each, none for a script that is gone
     probes = {"critic_probe", "f_resolution", "filter_passes", "preprocessing", "edge_errors"}
+    probes |= {"early_variants"}
     assert {p.stem for p in (root / "probes").glob("*.py")} == probes | {"runs_table"}
 
 
@@ -270,3 +271,32 @@ def test_shipped_writes_both_models_figures_with_their_commands(tmp_path, capsys
     assert "checkpoints/c2mnist-cpu (ReDO alone): test IoU" in printed
     missing = load_script("shipped").main(["--data", str(tmp_path / "none")])
     assert missing == 1 and "no data set here" in capsys.readouterr().out
+
+
+def test_early_variants_keep_the_named_networks_across_a_restart_and_delta_reads_composites(
+    tiny_c2mnist, tmp_path, capsys
+):
+    probe = load_script("probes/early_variants")
+    t = type("P", (probe.KeepingTrainer,), {"keep": "D"})(
+        tiny_config(), tiny_c2mnist, tmp_path / "keep", progress=False
+    )
+    t.fit(steps=2)
+    d_before = {k: v.clone() for k, v in t.nets["D"].state_dict().items()}
+    f_before = {k: v.clone() for k, v in t.nets["F"].state_dict().items()}
+    t.attempt += 1
+    t._fresh()  # what a restart does
+    d_after, f_after = t.nets["D"].state_dict(), t.nets["F"].state_dict()
+    assert all(torch.equal(d_before[k], d_after[k]) for k in d_before)  # D kept
+    assert not all(torch.equal(f_before[k], f_after[k]) for k in f_before)  # F rebuilt
+    assert t.opts["D"].state  # and D's Adam moments with it
+    t.close()
+    rule = ["restart_min_area=0.5", "restart_after=1", "restart_patience=1", "eval_every=2"]
+    summary = probe.main(
+        ["--data", str(tiny_c2mnist), "--out", str(tmp_path / "run"), "--preset", "tiny"]
+        + ["--steps", "6", "--delta-reads", "composite", "--keep", "DZ"]
+        + [x for r in [*rule, "eval_images=20"] for x in ("--set", r)]
+    )
+    out = capsys.readouterr().out
+    assert summary["restarts"] >= 1 and "6 steps" in out and "composite image" in out
+    with pytest.raises(SystemExit):
+        probe.main(["--data", str(tiny_c2mnist), "--out", str(tmp_path / "x"), "--keep", "F"])
