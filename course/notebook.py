@@ -538,6 +538,8 @@ def benchmark_note(path="benchmarks/results/c2mnist_cpu_steps.json", seed: int =
             elif k == "selected" and isinstance(v, str):  # which model a within_N figure is
                 said = " (ReDO, then self-trained: beyond the paper)" if "self-trained" in v else ""
                 yield f"  {name}: {v}{said}"
+            elif k == "reached_at" and isinstance(v, str):  # the steps and minutes it took
+                yield f"  {name}: {v}"
 
     found = list(walk(source))
     lines += found or ["  (no IoU, accuracy, restart or time figure found in it)"]
