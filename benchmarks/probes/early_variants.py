@@ -24,47 +24,40 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from unittest import mock
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from redo_lite import step  # noqa: E402
 from redo_lite.config import get_preset  # noqa: E402
-from redo_lite.losses import hinge_d_fake, hinge_d_real, hinge_g, z_loss  # noqa: E402
-from redo_lite.step import redraw  # noqa: E402
+from redo_lite.process import redraw_all  # noqa: E402
 from redo_lite.train import Trainer  # noqa: E402
 
 
 def step_delta_reads_composite(nets, opts, x_gen, x_real, z, lambda_z):
-    """``redo_lite.step.train_step`` with one line changed: δ reads every composite Î_k and its
-    prediction of z_k (its k-th head) is compared with z_k (Algorithm 1, line 6)."""
-    D, Z = nets["D"], nets["Z"]
-    for opt in opts.values():
-        opt.zero_grad(set_to_none=True)
-    masks, drawn, fakes = redraw(nets, x_gen, z)
-    loss_g = hinge_g(D(fakes))
+    """``redo_lite.step.train_step`` itself, with what δ reads swapped: the composites Î_k in place
+    of the fully generated image, and δ's prediction of z_k taken from composite k (its k-th head,
+    Algorithm 1, line 6). Nothing else in the step changes."""
     b, n = z.shape[:2]
-    pred = Z(fakes).view(b, n, n, -1)  # composite k's prediction of every z_j
     own = torch.arange(n, device=z.device)
-    # L_z = λ_z · mean((δ_k(Î_k) - z_k)²): composite k answers for its own region's code
-    loss_z = z_loss(pred[:, own, own], z, lambda_z)
-    (loss_g + loss_z).backward()
-    for k in "FGZ":
-        opts[k].step()
-    opts["D"].zero_grad(set_to_none=True)
-    with torch.no_grad():
-        fakes = redraw(nets, x_gen, z)[2]
-    loss_real = hinge_d_real(D(x_real))
-    loss_real.backward()
-    loss_fake = hinge_d_fake(D(fakes))
-    loss_fake.backward()
-    opts["D"].step()
-    return {
-        "loss_g": loss_g.item(),
-        "loss_z": loss_z.item(),
-        "loss_d": (loss_real + loss_fake).item(),
-    }
+    seen = {}
+
+    def generators(masks, codes):  # G as the step calls it, remembering the masks it was given
+        seen["masks"] = masks
+        return nets["G"](masks, codes)
+
+    def composites(drawn):  # what `assemble` hands δ: every Î_k, not Σ_k G_k(M^k, z_k)
+        return redraw_all(x_gen, seen["masks"], drawn).flatten(0, 1)
+
+    def delta(images):  # composite k answers for its own region's code: B, n, z_dim
+        return nets["Z"](images).view(b, n, n, -1)[:, own, own]
+
+    swapped = {**nets, "G": generators, "Z": delta}
+    with mock.patch.object(step, "assemble", composites):
+        return step.train_step(swapped, opts, x_gen, x_real, z, lambda_z)
 
 
 class KeepingTrainer(Trainer):
