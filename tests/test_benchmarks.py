@@ -293,10 +293,15 @@ def test_early_variants_keep_the_named_networks_across_a_restart_and_delta_reads
     rule = ["restart_min_area=0.5", "restart_after=1", "restart_patience=1", "eval_every=2"]
     summary = probe.main(
         ["--data", str(tiny_c2mnist), "--out", str(tmp_path / "run"), "--preset", "tiny"]
-        + ["--steps", "6", "--delta-reads", "composite", "--keep", "DZ"]
+        + ["--steps", "6", "--delta-reads", "composite", "--keep", "DZ", "--d-histogram"]
         + [x for r in [*rule, "eval_images=20"] for x in ("--set", r)]
     )
     out = capsys.readouterr().out
     assert summary["restarts"] >= 1 and "6 steps" in out and "composite image" in out
+    assert "colour histogram" in out
+    critic = probe.HistogramCritic(torch.nn.Identity())
+    flat = torch.full((1, 3, 4, 4), -1.0)  # every pixel black: all of each channel in bin 0
+    h = critic.histogram(flat).view(3, -1)
+    assert torch.allclose(h.sum(1), torch.ones(3)) and (h[:, 0] > 0.8).all()
     with pytest.raises(SystemExit):
         probe.main(["--data", str(tiny_c2mnist), "--out", str(tmp_path / "x"), "--keep", "F"])

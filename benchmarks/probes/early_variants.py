@@ -8,6 +8,10 @@
 * ``--keep D`` (or ``DZ``, ``DGZ``): a collapse restart rebuilds F and the other networks but keeps
   these, with their optimiser states (the official code rebuilds everything), so that a new F
   meets a critic that already knows the real images.
+* ``--d-histogram``: D's score plus a small head on the image's colour histogram (8 soft bins a
+  channel, the square root of each bin's share of the pixels). A redraw that erases a digit
+  removes a colour mode from the image, which this head sees at once and D's sum-pooled trunk
+  does not (``benchmarks/probes/critic_probe.py``).
 
 Everything else is ``python -m redo_lite train``: the preset, ``--set`` overrides, the run folder,
 its log. By steps, every attempt counted (as ``benchmarks/c2mnist_cpu.py`` counts them), ReDO
@@ -33,8 +37,10 @@ sys.path.insert(0, str(ROOT))
 
 from redo_lite import step  # noqa: E402
 from redo_lite.config import get_preset  # noqa: E402
+from redo_lite.nets import linear  # noqa: E402
 from redo_lite.process import redraw_all  # noqa: E402
-from redo_lite.train import Trainer  # noqa: E402
+from redo_lite.step import make_optimizers  # noqa: E402
+from redo_lite.train import Autocast, Trainer  # noqa: E402
 
 
 def step_delta_reads_composite(nets, opts, x_gen, x_real, z, lambda_z):
@@ -60,15 +66,45 @@ def step_delta_reads_composite(nets, opts, x_gen, x_real, z, lambda_z):
         return step.train_step(swapped, opts, x_gen, x_real, z, lambda_z)
 
 
+class HistogramCritic(torch.nn.Module):
+    """D(x) + h(√hist(x)): the plain D beside a head on the colour histogram."""
+
+    def __init__(self, d: torch.nn.Module, bins: int = 8, width: int = 64, gain: float = 0.8):
+        super().__init__()
+        self.d = d
+        self.register_buffer("centres", (torch.arange(bins) + 0.5) / bins)
+        self.sigma = 0.5 / bins
+        self.head = torch.nn.Sequential(
+            linear(3 * bins, width, gain, sn=True), torch.nn.ReLU(), linear(width, 1, gain)
+        )
+
+    def histogram(self, x: torch.Tensor) -> torch.Tensor:
+        """B, 3·bins: each channel's soft histogram over the pixels, as shares (x in [-1, 1])."""
+        v = ((x.float() + 1) / 2).flatten(2)[..., None]  # B, 3, HW, 1
+        w = torch.exp(-((v - self.centres) ** 2) / (2 * self.sigma**2))
+        w = w / w.sum(-1, keepdim=True).clamp_min(1e-8)
+        return w.mean(2).flatten(1)
+
+    def forward(self, x):
+        return self.d(x) + self.head(self.histogram(x).clamp_min(0).sqrt()).squeeze(1).to(x.dtype)
+
+
 class KeepingTrainer(Trainer):
     """A Trainer whose restart keeps the networks named in ``keep`` (and their optimisers)."""
 
     keep = ""
+    histogram = False
 
     def _fresh(self) -> None:
         old = getattr(self, "nets", None)
         old_opts = getattr(self, "opts", None)
         super()._fresh()
+        if self.histogram:  # D with its histogram head, its optimiser and the step's wrapper
+            self.nets["D"] = HistogramCritic(self.nets["D"]).to(self.device)
+            self.opts["D"] = make_optimizers(self.cfg, self.nets)["D"]
+            self.step_nets["D"] = (
+                Autocast(self.nets["D"], self.device.type) if self.amp else self.nets["D"]
+            )
         if old is None or not self.keep:
             return
         for k in self.keep:  # in place: the wrappers _fresh built hold the same modules
@@ -85,6 +121,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--preset", default="c2mnist-cpu")
     ap.add_argument("--delta-reads", choices=["generated", "composite"], default="generated")
     ap.add_argument("--keep", default="", help="networks a restart keeps: letters of DGZ")
+    ap.add_argument("--d-histogram", action="store_true", help="D sees the colour histogram too")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
     if set(a.keep) - set("DGZ"):
@@ -92,7 +129,8 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)
     cfg = get_preset(a.preset).override(["self_train_steps=0", *a.set])
     step = step_delta_reads_composite if a.delta_reads == "composite" else None
-    trainer = type("Probe", (KeepingTrainer,), {"keep": a.keep})(
+    probe = {"keep": a.keep, "histogram": a.d_histogram}
+    trainer = type("Probe", (KeepingTrainer,), probe)(
         cfg, a.data, a.out, seed=a.seed, progress=False, **({"step_fn": step} if step else {})
     )
     try:
@@ -102,7 +140,7 @@ def main(argv=None) -> dict:
     print(
         f"{a.out}: {trainer.total_steps} steps, {trainer.restarts} restart(s), best validation "
         f"IoU {summary['best']:.3f} (delta reads the {a.delta_reads} image; a restart keeps "
-        f"{a.keep or 'nothing'})"
+        f"{a.keep or 'nothing'}{'; D sees the colour histogram' if a.d_histogram else ''})"
     )
     return summary
 
