@@ -299,6 +299,17 @@ def test_early_variants_keep_the_named_networks_across_a_restart_and_delta_reads
     out = capsys.readouterr().out
     assert summary["restarts"] >= 1 and "6 steps" in out and "composite image" in out
     assert "colour histogram" in out
+    slow = type("P", (probe.KeepingTrainer,), {"slow_f": (1e-6, 3)})(
+        tiny_config(), tiny_c2mnist, tmp_path / "slow", progress=False
+    )
+    rates = []
+    slow.fit(steps=5, callback=None)
+    for _ in range(2):  # the rate after step 5 is the preset's; at step 0 of an attempt, slow
+        rates.append(slow.opts["F"].param_groups[0]["lr"])
+        slow.step = 0
+        slow._f_rate()
+    assert rates == [tiny_config().lr_f, 1e-6]
+    slow.close()
     critic = probe.HistogramCritic(torch.nn.Identity())
     flat = torch.full((1, 3, 4, 4), -1.0)  # every pixel black: all of each channel in bin 0
     h = critic.histogram(flat).view(3, -1)
