@@ -273,7 +273,7 @@ def test_shipped_writes_both_models_figures_with_their_commands(tmp_path, capsys
     assert missing == 1 and "no data set here" in capsys.readouterr().out
 
 
-def test_early_variants_keep_the_named_networks_across_a_restart_and_delta_reads_composites(
+def test_early_variants_keep_networks_across_a_restart_slow_f_and_read_composites_and_colours(
     tiny_c2mnist, tmp_path, capsys
 ):
     probe = load_script("probes/early_variants")
@@ -302,13 +302,11 @@ def test_early_variants_keep_the_named_networks_across_a_restart_and_delta_reads
     slow = type("P", (probe.KeepingTrainer,), {"slow_f": (1e-6, 3)})(
         tiny_config(), tiny_c2mnist, tmp_path / "slow", progress=False
     )
-    rates = []
-    slow.fit(steps=5, callback=None)
-    for _ in range(2):  # the rate after step 5 is the preset's; at step 0 of an attempt, slow
-        rates.append(slow.opts["F"].param_groups[0]["lr"])
-        slow.step = 0
-        slow._f_rate()
-    assert rates == [tiny_config().lr_f, 1e-6]
+    slow.fit(steps=5)
+    after = slow.opts["F"].param_groups[0]["lr"]  # past step 3: the preset's rate
+    slow.step = 0  # step 0 of an attempt, as after a restart: the slow rate again
+    slow._f_rate()
+    assert [after, slow.opts["F"].param_groups[0]["lr"]] == [tiny_config().lr_f, 1e-6]
     slow.close()
     critic = probe.HistogramCritic(torch.nn.Identity())
     flat = torch.full((1, 3, 4, 4), -1.0)  # every pixel black: all of each channel in bin 0

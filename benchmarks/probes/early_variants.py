@@ -1,4 +1,4 @@
-"""Two changes to ReDO's training that need code, not a setting, tried on the first steps of a run:
+"""Changes to ReDO's training that need code, not a setting, tried on the first steps of a run:
 
 * ``--delta-reads composite``: δ reads each composite Î_k (the real image with region k redrawn)
   and predicts z_k from it, as the paper's Algorithm 1 writes the information-conservation term,
@@ -21,7 +21,8 @@ its log. By steps, every attempt counted (as ``benchmarks/c2mnist_cpu.py`` count
 alone:
 
     python3 benchmarks/probes/early_variants.py --data data/c2mnist32 --out RUN --seed 4 \\
-        --steps 400 [--delta-reads composite] [--keep D] [--set KEY=VALUE ...]
+        --steps 400 [--delta-reads composite] [--keep D] [--slow-f 2e-4@300] [--d-histogram] \\
+        [--set KEY=VALUE ...]
 
 Read a run's evaluations with ``benchmarks/probes/runs_table.py RUN`` or its ``metrics.jsonl``.
 """
